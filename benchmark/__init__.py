@@ -1,0 +1,1 @@
+"""Reference benchmark suite for adversarially learned inference and hybrid VAE-GAN models."""

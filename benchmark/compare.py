@@ -1,0 +1,60 @@
+"""Run tables afresh into a temporary folder and compare them with the stored results.
+
+    python -m benchmark.compare --profile smoke [--table T] [--rtol 1e-5]
+
+Integers and strings must match exactly, floats to --rtol.  Exit 0 when all match, 1 when something differs,
+2 on bad input.  CI runs this on the smoke profile, whose results are pinned in results/smoke/.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+from benchmark.errors import UserError
+from benchmark.registry import PROFILES, TABLES
+from benchmark.results import compare_records, load_record, results_path
+from benchmark.run import run_table
+from benchmark.tables import RunContext
+
+
+def compare_table(name: str, profile: str, results_dir: Path, rtol: float, progress: bool = False) -> list[str]:
+    stored_path = results_path(results_dir, profile, name)
+    if not stored_path.exists():
+        raise UserError(f"no stored results at {stored_path}; run `python -m benchmark.run --table {name} "
+                        f"--profile {profile}` first")
+    stored = load_record(stored_path)
+    with tempfile.TemporaryDirectory() as tmp:
+        ctx = RunContext(device="cpu", cache_dir=Path(tmp) / "cache", progress=progress)
+        runs = stored["config"].get("runs")
+        fresh = run_table(name, profile, {}, ctx, Path(tmp) / "results", runs).record
+    return compare_records(stored, fresh, rtol=rtol)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmark.compare", description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", default="smoke")
+    parser.add_argument("--table", action="append", help="table(s) to compare (default: all stored)")
+    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    parser.add_argument("--rtol", type=float, default=1e-5)
+    args = parser.parse_args(argv)
+    try:
+        PROFILES.get(args.profile)
+        names = args.table or [n for n in TABLES.names() if results_path(args.results_dir, args.profile, n).exists()]
+        failed = False
+        for name in names:
+            TABLES.get(name)
+            problems = compare_table(name, args.profile, args.results_dir, args.rtol)
+            print(f"{name} ({args.profile}): {'matches' if not problems else f'{len(problems)} differences'}")
+            for line in problems[:50]:
+                print(f"  {line}")
+            failed |= bool(problems)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

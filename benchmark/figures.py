@@ -1,0 +1,59 @@
+"""Figures drawn from stored result records only (never from live models)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+FIGURE7_COLUMNS = (("ali", "ALI"), ("gan_inverse", "GAN + inverse mapping"),
+                   ("gan_posthoc", "GAN + post-hoc inference"), ("vae", "VAE"))
+FIGURE7_ROWS = ("data", "latent codes", "reconstructions", "prior samples", "generated samples")
+
+
+def _component_colours() -> np.ndarray:
+    """25 distinguishable colours, one per mixture component."""
+    return np.concatenate([plt.get_cmap("tab20").colors, plt.get_cmap("tab20b").colors[::4]])[:25]
+
+
+def gmm_figure7(record: dict, best_run, out_dir: Path) -> list[Path]:
+    """ALI Figure 7: rows data / latent codes / reconstructions / prior samples / generated samples; columns ALI,
+    GAN + inverse mapping, GAN + post-hoc inference, VAE; points coloured by mixture component."""
+    runs, colours = record["runs"], _component_colours()
+    data = record["extras"].get("figure_data")
+    if data is None:
+        return []
+    x, x_comp = np.array(data["points"]), np.array(data["component"])
+    fig, axes = plt.subplots(5, 4, figsize=(10, 12.5), squeeze=False)
+    for col, (row_key, title) in enumerate(FIGURE7_COLUMNS):
+        run_id = best_run({k: v for k, v in runs.items() if v["row"] == row_key})
+        run = runs.get(run_id) if run_id else None
+        axes[0, col].set_title(f"{title}\n({run_id})" if run_id else f"{title}\n(not run)", fontsize=9)
+        if run is None or "figure" not in run:
+            for ax in axes[:, col]:
+                ax.text(0.5, 0.5, "no result", ha="center", va="center", transform=ax.transAxes)
+            continue
+        f = run["figure"]
+        gen_comp = np.array(f["generated_component"])
+        panels = ((x, x_comp, 6), (np.array(f["codes"]), x_comp, 4), (np.array(f["recons"]), x_comp, 6),
+                  (np.array(f["prior"]), gen_comp, 4), (np.array(f["generated"]), gen_comp, 6))
+        for ax, (points, comp, lim) in zip(axes[:, col], panels):
+            ax.scatter(points[:, 0], points[:, 1], c=colours[comp], s=2, linewidths=0)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_aspect("equal")
+    for r, label in enumerate(FIGURE7_ROWS):
+        axes[r, 0].set_ylabel(label)
+    fig.suptitle(f"gmm_modes, profile {record['profile']}: ALI Figure 7 replica", fontsize=11)
+    fig.tight_layout()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "gmm_modes_figure7.png"
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return [path]

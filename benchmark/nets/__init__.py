@@ -1,0 +1,1 @@
+"""Network architectures as plain nn.Modules."""

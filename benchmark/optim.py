@@ -1,0 +1,47 @@
+"""Adam with a learning rate and beta1 per stacked run.
+
+torch.optim.Adam takes one learning rate per parameter group; stacked runs (leading dimension R of every
+parameter) each draw their own learning rate and beta1, so the step is written out with (R, 1, ...) tensors.
+For R = 1 it matches torch.optim.Adam (see tests/test_optim.py).
+"""
+from __future__ import annotations
+
+import torch
+
+
+class StackedAdam(torch.optim.Optimizer):
+    def __init__(self, params, lr: torch.Tensor, beta1: torch.Tensor, beta2: float = 0.999, eps: float = 1e-8):
+        lr = torch.as_tensor(lr, dtype=torch.float32).flatten()
+        beta1 = torch.as_tensor(beta1, dtype=torch.float32).flatten()
+        if lr.shape != beta1.shape:
+            raise ValueError("lr and beta1 need one value per run")
+        super().__init__(params, dict(lr=lr, beta1=beta1, beta2=beta2, eps=eps))
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.shape[0] != lr.numel():
+                    raise ValueError(f"parameter of shape {tuple(p.shape)} has no leading run dimension {lr.numel()}")
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        for group in self.param_groups:
+            beta2, eps = group["beta2"], group["eps"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                state = self.state[p]
+                if not state:
+                    state["step"] = 0
+                    state["exp_avg"] = torch.zeros_like(p)
+                    state["exp_avg_sq"] = torch.zeros_like(p)
+                state["step"] += 1
+                t = state["step"]
+                view = (-1,) + (1,) * (p.dim() - 1)
+                beta1 = group["beta1"].to(p.device).view(view)
+                lr = group["lr"].to(p.device).view(view)
+                m, v = state["exp_avg"], state["exp_avg_sq"]
+                m.lerp_(p.grad, 1 - beta1)
+                v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
+                bias1 = 1 - beta1**t
+                denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)
+                p.addcdiv_(m * (lr / bias1), denom, value=-1.0)
+        return None

@@ -1,0 +1,183 @@
+"""Result records: one JSON file per (profile, table), the single source of truth for every rendered table.
+
+A record holds the resolved config and its hash, the protocol options, dataset provenance, and per run: id, row,
+seed, hyperparameters, status (ok or failed, with step and reason), values, device, git commit, library versions and
+wall time; plus a summary (mean, std, min, max, n) per row and metric recomputed from the runs on every write.
+Writes are atomic (temporary file, then rename), so an interrupted write never loses what was stored.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+from functools import lru_cache
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from benchmark.config import config_hash
+from benchmark.errors import UserError
+
+SCHEMA_VERSION = 1
+STD_DDOF = 0  # population std over runs, as the official ALI SVM script reports; named under every table
+
+
+@lru_cache(maxsize=1)
+def environment() -> dict:
+    """Git commit of the code that runs, and the versions of what it runs on."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str:
+        try:
+            out = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, timeout=10)
+            return out.stdout.strip() if out.returncode == 0 else ""
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    versions = {"python": platform.python_version()}
+    for package in ("torch", "numpy", "scikit-learn", "pandas", "scipy"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "absent"
+    return {
+        "git_commit": git("rev-parse", "HEAD") or "unknown",
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        "versions": versions,
+        "platform": platform.platform(),
+    }
+
+
+def summarize(values: list[float]) -> dict:
+    n = len(values)
+    if n == 0:
+        return {"n": 0}
+    mean = sum(values) / n
+    var = sum((v - mean) ** 2 for v in values) / max(n - STD_DDOF, 1)
+    return {"mean": mean, "std": math.sqrt(var), "min": min(values), "max": max(values), "n": n}
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    os.replace(tmp, path)
+
+
+def results_path(results_dir: Path, profile: str, table: str) -> Path:
+    return Path(results_dir) / profile / f"{table}.json"
+
+
+def load_record(path: Path) -> dict:
+    try:
+        record = json.loads(Path(path).read_text())
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path} is not valid JSON ({e}); restore it from git or move it away to recompute") from None
+    if record.get("schema") != SCHEMA_VERSION:
+        raise UserError(f"{path} has schema {record.get('schema')!r}, this code reads {SCHEMA_VERSION}")
+    return record
+
+
+def _differing_keys(a: dict, b: dict) -> list[str]:
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+
+
+class ResultStore:
+    """The record of one table at one profile, opened for adding runs."""
+
+    def __init__(self, results_dir: Path, table: str, profile: str, config: dict, protocol: dict, datasets: dict):
+        self.path = results_path(results_dir, profile, table)
+        digest = config_hash(config)
+        if self.path.exists():
+            self.record = load_record(self.path)
+            if self.record["config_hash"] != digest:
+                keys = ", ".join(_differing_keys(self.record["config"], config)) or "(protocol)"
+                raise UserError(
+                    f"{self.path} holds results of another config of {table!r} (differs in: {keys}); results of "
+                    "different configs are never mixed. Run with the stored config, or move that file away to start anew."
+                )
+        else:
+            self.record = {"schema": SCHEMA_VERSION, "table": table, "profile": profile, "config_hash": digest,
+                           "config": config, "runs": {}, "extras": {}, "summary": {}}
+        self.record["protocol"] = protocol
+        self.record["datasets"] = datasets
+
+    @property
+    def config_hash(self) -> str:
+        return self.record["config_hash"]
+
+    def run(self, run_id: str) -> dict | None:
+        return self.record["runs"].get(run_id)
+
+    def runs_of(self, row: str) -> dict[str, dict]:
+        return {k: v for k, v in self.record["runs"].items() if v["row"] == row}
+
+    def put_run(self, run_id: str, run: dict) -> None:
+        run = {**run, **environment()}
+        run["values"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                         for k, v in run.get("values", {}).items()}
+        self.record["runs"][run_id] = run
+        self.save()
+
+    def put_extra(self, key: str, value: Any) -> None:
+        self.record["extras"][key] = value
+        self.save()
+
+    def save(self) -> None:
+        self.record["summary"] = self.summary()
+        write_json_atomic(self.path, self.record)
+
+    def summary(self) -> dict:
+        out: dict[str, dict] = {}
+        for run in self.record["runs"].values():
+            row = out.setdefault(run["row"], {"n_runs": 0, "n_failed": 0, "metrics": {}})
+            row["n_runs"] += 1
+            if run["status"] != "ok":
+                row["n_failed"] += 1
+                continue
+            for k, v in run["values"].items():
+                if v is not None:
+                    row["metrics"].setdefault(k, []).append(v)
+        for row in out.values():
+            row["metrics"] = {k: summarize(v) for k, v in sorted(row["metrics"].items())}
+        return out
+
+
+COMPARED_RUN_FIELDS = ("row", "seed", "hparams", "status", "failure", "values")
+
+
+def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float = 1e-8) -> list[str]:
+    """Differences between two records of the same table: integers and strings exactly, floats to a tolerance."""
+    problems: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, int) and isinstance(b, int):
+            if a != b:
+                problems.append(f"{where}: {a!r} != {b!r}")
+        elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
+            if not math.isclose(a, b, rel_tol=rtol, abs_tol=atol):
+                problems.append(f"{where}: {a!r} != {b!r} (rtol {rtol})")
+        elif isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b)):
+                if k not in a or k not in b:
+                    problems.append(f"{where}.{k}: present in only one record")
+                else:
+                    walk(a[k], b[k], f"{where}.{k}")
+        elif isinstance(a, list) and isinstance(b, list):
+            if len(a) != len(b):
+                problems.append(f"{where}: lengths {len(a)} != {len(b)}")
+            for i, (x, y) in enumerate(zip(a, b)):
+                walk(x, y, f"{where}[{i}]")
+        elif a != b:
+            problems.append(f"{where}: {a!r} != {b!r}")
+
+    walk(stored["config_hash"], fresh["config_hash"], "config_hash")
+    runs_a, runs_b = stored["runs"], fresh["runs"]
+    walk(sorted(runs_a), sorted(runs_b), "run ids")
+    for run_id in sorted(set(runs_a) & set(runs_b)):
+        for key in COMPARED_RUN_FIELDS:
+            walk(runs_a[run_id].get(key), runs_b[run_id].get(key), f"runs[{run_id}].{key}")
+    walk(stored["summary"], fresh["summary"], "summary")
+    return problems

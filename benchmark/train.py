@@ -1,0 +1,133 @@
+"""The one training loop: seeded batches, checkpoint and resume, a NaN/inf guard per run, a progress bar.
+
+A model supplies `runs` (how many stacked runs it trains), `train_step(batch) -> {loss name: tensor of shape (R,)}`,
+`training_state()` and `load_training_state(state)`.  A run whose loss turns non-finite is recorded as failed with
+its step and reason; the other runs go on (stacked runs share no parameters or statistics).
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from benchmark.errors import UserError
+from benchmark.rng import RunGenerators
+
+
+class StackedBatcher:
+    """Epochs of per-run shuffled minibatches from one tensor dataset held in memory: (R, B, ...) per call."""
+
+    def __init__(self, data: torch.Tensor, batch_size: int, gens: RunGenerators):
+        if batch_size > len(data):
+            raise ValueError(f"batch size {batch_size} exceeds the {len(data)} training examples")
+        self.data, self.batch_size, self.gens = data, batch_size, gens
+        self.order: torch.Tensor | None = None
+        self.position = 0
+
+    def next(self) -> torch.Tensor:
+        if self.order is None or self.position + self.batch_size > self.order.shape[1]:
+            self.order, self.position = self.gens.randperm(len(self.data)), 0
+        index = self.order[:, self.position : self.position + self.batch_size]
+        self.position += self.batch_size
+        return self.data[index]
+
+    def state_dict(self) -> dict:
+        return {"order": self.order, "position": self.position, "gens": self.gens.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.order, self.position = state["order"], state["position"]
+        self.gens.load_state_dict(state["gens"])
+
+
+@dataclass
+class TrainResult:
+    steps_done: int
+    failures: dict[int, dict] = field(default_factory=dict)  # run index -> {"step", "reason"}
+    wall_s: float = 0.0
+    finished: bool = False
+    last_losses: dict[str, list[float]] = field(default_factory=dict)
+
+
+def _save_atomic(obj: dict, path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    torch.save(obj, tmp)
+    os.replace(tmp, path)
+
+
+def _first_nonfinite(losses: dict[str, torch.Tensor], run: int) -> str:
+    for name, value in losses.items():
+        if not torch.isfinite(value[run]):
+            return f"non-finite {name} ({float(value[run])})"
+    return "non-finite loss"
+
+
+def train(
+    model,
+    batcher: StackedBatcher,
+    steps: int,
+    *,
+    checkpoint: Path | None = None,
+    identity: str = "",
+    checkpoint_every: int = 0,
+    stop_after: int | None = None,
+    desc: str = "train",
+    progress: bool = True,
+) -> TrainResult:
+    """Train `model` to `steps` updates, resuming from `checkpoint` when it exists.
+
+    `identity` (a config hash) is stored in the checkpoint; resuming a checkpoint written under another identity is
+    refused.  `stop_after` ends the call early after that many total updates (the checkpoint is written), which is
+    how an interruption is simulated in tests.
+    """
+    result = TrainResult(steps_done=0)
+    elapsed_before = 0.0
+    if checkpoint is not None and checkpoint.exists():
+        state = torch.load(checkpoint, weights_only=False)
+        if state["identity"] != identity:
+            raise UserError(
+                f"checkpoint {checkpoint} was written for another config ({state['identity']} != {identity}); "
+                "delete it to start over"
+            )
+        model.load_training_state(state["model"])
+        batcher.load_state_dict(state["batcher"])
+        result.steps_done, result.failures = state["step"], state["failures"]
+        elapsed_before = state["wall_s"]
+
+    def save() -> None:
+        if checkpoint is not None:
+            _save_atomic(
+                {"identity": identity, "model": model.training_state(), "batcher": batcher.state_dict(),
+                 "step": result.steps_done, "failures": result.failures,
+                 "wall_s": elapsed_before + time.perf_counter() - start},
+                checkpoint,
+            )
+
+    start = time.perf_counter()
+    end = steps if stop_after is None else min(steps, stop_after)
+    live = [r for r in range(model.runs) if r not in result.failures]
+    bar = tqdm(total=steps, initial=result.steps_done, desc=desc, disable=not progress, leave=False,
+               mininterval=2.0, dynamic_ncols=True)
+    losses: dict[str, torch.Tensor] = {}
+    with bar:
+        while result.steps_done < end and live:
+            losses = model.train_step(batcher.next())
+            result.steps_done += 1
+            finite = torch.stack([torch.isfinite(v) for v in losses.values()]).all(0)
+            for run in [r for r in live if not finite[r]]:
+                result.failures[run] = {"step": result.steps_done, "reason": _first_nonfinite(losses, run)}
+                live.remove(run)
+            bar.update(1)
+            if live and result.steps_done % 50 == 0:
+                bar.set_postfix({k: f"{float(v[live].mean()):.3f}" for k, v in losses.items()}, refresh=False)
+            if checkpoint_every and result.steps_done % checkpoint_every == 0:
+                save()
+    result.finished = result.steps_done >= steps or not live
+    result.wall_s = elapsed_before + time.perf_counter() - start
+    result.last_losses = {k: [float(x) for x in v] for k, v in losses.items()}
+    save()
+    return result
