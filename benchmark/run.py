@@ -18,6 +18,7 @@ from pathlib import Path
 import torch
 
 from benchmark.config import parse_assignments
+from benchmark.data._files import searched
 from benchmark.errors import UserError
 from benchmark.registry import DATASETS, MODELS, PROFILES, TABLES
 from benchmark.render import render_all
@@ -36,12 +37,11 @@ def resolve_device(name: str) -> str:
 
 
 def resolve_data_root(arg: str | None) -> str | None:
-    """--data-root, then BENCHMARK_DATA, then ./data (which may be absent: a table needing data says so)."""
-    root = arg or os.environ.get("BENCHMARK_DATA")
-    if root and not Path(root).is_dir():
-        source = "--data-root" if arg else "BENCHMARK_DATA"
-        raise UserError(f"{source} {root!r} is not a folder; point it at the folder that holds the datasets")
-    return root or "data"
+    """The explicit --data-root, checked; the loaders search it, then BENCHMARK_DATA, then ./data."""
+    for source, root in (("--data-root", arg), ("BENCHMARK_DATA", os.environ.get("BENCHMARK_DATA"))):
+        if root and not Path(root).is_dir():
+            raise UserError(f"{source} {root!r} is not a folder; point it at the folder that holds the datasets")
+    return arg
 
 
 def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, results_dir: Path,
@@ -73,7 +73,7 @@ def list_everything(data_root: str | None) -> str:
     lines.append("Profiles:")
     for name, description in PROFILES.items():
         lines.append(f"  {name:<14} {description}")
-    lines.append(f"Datasets (data root {data_root!r}):")
+    lines.append(f"Datasets (searched: {searched(data_root)}):")
     for name, entry in DATASETS.items():
         found = entry.locate(data_root)
         lines.append(f"  {name:<14} {entry.description}\n  {'':<14} {found['status']}: {found['found']}, "
@@ -91,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
     parser.add_argument("--runs", type=int, help="runs per row (default: the profile's)")
     parser.add_argument("--data-root", help="folder holding the datasets (else BENCHMARK_DATA, else ./data)")
+    parser.add_argument("--download", action="store_true", help="download missing datasets (torchvision)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config key of the table (unknown keys are refused)")
     parser.add_argument("--results-dir", type=Path, default=Path("results"))
@@ -115,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             TABLES.get(name)
         overrides = parse_assignments(args.set)
-        ctx = RunContext(device=resolve_device(args.device), cache_dir=args.cache_dir, progress=not args.quiet)
+        ctx = RunContext(device=resolve_device(args.device), cache_dir=args.cache_dir, progress=not args.quiet,
+                         data_root=data_root, download=args.download)
         for name in names:
             start = time.perf_counter()
             store = run_table(name, args.profile, overrides, ctx, args.results_dir, args.runs)

@@ -40,6 +40,8 @@ class RunContext:
 
     device: str = "cpu"
     cache_dir: Path = Path(".cache/benchmark")
+    data_root: str | None = None  # --data-root (else BENCHMARK_DATA, else ./data)
+    download: bool = False  # let torchvision download missing datasets
     progress: bool = True
     stop_after: int | None = None  # end training early (tests of resume); the run is left unfinished
 

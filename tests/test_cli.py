@@ -1,0 +1,53 @@
+import subprocess
+import sys
+
+import pytest
+
+from benchmark import run
+
+
+def _main(capsys, *argv):
+    code = run.main(list(argv))
+    return code, capsys.readouterr()
+
+
+def test_list_shows_tables_models_profiles_and_datasets(capsys):
+    code, out = _main(capsys, "--list")
+    assert code == 0
+    for word in ("gmm_modes", "ali", "gan", "gan_inverse", "gan_posthoc", "vae", "smoke", "small", "paper", "gmm25"):
+        assert word in out.out
+
+
+T = ["--table", "gmm_modes", "--profile", "smoke"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--table", "nope"], "unknown table 'nope'; valid tables: gmm_modes"),
+    (["--table", "gmm_modes", "--profile", "huge"], "unknown profile 'huge'; valid profiles: paper, small, smoke"),
+    (T + ["--device", "tpu"], "unknown device 'tpu'"),
+    (T + ["--set", "stepz=3"], "unknown config key(s) 'stepz'"),
+    (T + ["--set", "steps=many"], "config key 'steps' expects a value like"),
+    (T + ["--set", "steps"], "--set expects key=value"),
+    (T + ["--runs", "0"], "--runs must be at least 1"),
+    (T + ["--data-root", "/no/such/folder"], "--data-root '/no/such/folder' is not a folder"),
+])
+def test_bad_input_exits_2_with_one_clear_message(capsys, tmp_path, argv, message):
+    code, out = _main(capsys, *argv, "--quiet", "--results-dir", str(tmp_path))
+    assert code == 2
+    assert message in out.err
+    assert "Traceback" not in out.err
+    assert not list(tmp_path.iterdir()), "a refused call must not write results"
+
+
+def test_the_module_entry_point_exits_2(tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "benchmark.run", "--table", "nope", "--results-dir", str(tmp_path)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: unknown table 'nope'; valid tables: gmm_modes"
+
+
+def test_render_rejects_unknown_names(capsys):
+    from benchmark import render
+
+    assert render.main(["--table", "nope"]) == 2
+    assert "unknown table 'nope'" in capsys.readouterr().err

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from benchmark.errors import UserError
+from benchmark.results import ResultStore, compare_records, load_record, summarize
+
+
+def _store(tmp_path, config=None):
+    return ResultStore(tmp_path, "t", "smoke", config or {"a": 1}, {"option": "x"}, {"d": {"n": 3}})
+
+
+def _run(row, value, status="ok"):
+    return {"row": row, "seed": 1, "hparams": {}, "status": status, "failure": None, "values": {"m": value}}
+
+
+def test_summary_is_recomputed_from_the_runs_and_failures_are_counted(tmp_path):
+    store = _store(tmp_path)
+    store.put_run("r/0", _run("r", 2))
+    store.put_run("r/1", _run("r", 4))
+    store.put_run("r/2", {**_run("r", None, "failed"), "failure": {"step": 3, "reason": "nan"}, "values": {}})
+    summary = load_record(store.path)["summary"]["r"]
+    assert summary["n_runs"] == 3 and summary["n_failed"] == 1
+    assert summary["metrics"]["m"] == {"mean": 3.0, "std": 1.0, "min": 2, "max": 4, "n": 2}
+
+
+def test_population_std_over_runs():
+    assert summarize([1.0, 3.0]) == {"mean": 2.0, "std": 1.0, "min": 1.0, "max": 3.0, "n": 2}
+    assert summarize([]) == {"n": 0}
+
+
+def test_reopening_keeps_runs_and_refuses_another_config(tmp_path):
+    store = _store(tmp_path)
+    store.put_run("r/0", _run("r", 2))
+    again = _store(tmp_path)
+    assert again.run("r/0")["values"] == {"m": 2}
+    with pytest.raises(UserError, match="differs in: a"):
+        _store(tmp_path, {"a": 2})
+    assert load_record(store.path)["runs"]["r/0"]["values"] == {"m": 2}, "nothing stored may be lost"
+
+
+def test_runs_record_their_provenance_and_non_finite_values_become_null(tmp_path):
+    store = _store(tmp_path)
+    store.put_run("r/0", _run("r", float("nan")))
+    run = json.loads(store.path.read_text())["runs"]["r/0"]
+    assert run["values"]["m"] is None
+    assert {"git_commit", "versions", "platform"} <= set(run)
+
+
+def test_a_corrupt_record_gives_a_clear_error(tmp_path):
+    path = tmp_path / "smoke" / "t.json"
+    path.parent.mkdir()
+    path.write_text("{not json")
+    with pytest.raises(UserError, match="not valid JSON"):
+        _store(tmp_path)
+
+
+def test_compare_is_exact_on_integers_and_tolerant_on_floats(tmp_path):
+    a = _store(tmp_path / "a")
+    b = _store(tmp_path / "b")
+    a.put_run("r/0", {**_run("r", 5), "values": {"count": 5, "err": 1.0}})
+    b.put_run("r/0", {**_run("r", 5), "values": {"count": 5, "err": 1.0 + 1e-9}})
+    assert compare_records(a.record, b.record) == []
+    b.put_run("r/0", {**_run("r", 5), "values": {"count": 6, "err": 1.0}})
+    problems = compare_records(a.record, b.record)
+    assert any("count" in p for p in problems)

@@ -1,0 +1,95 @@
+import pytest
+import torch
+from torch import nn
+
+from benchmark.models._stacked import RunHyperparams
+from benchmark.models.ali import ToyALI
+from benchmark.models.gan import ToyGAN
+from benchmark.nets.stacked import StackedBatchNorm, StackedLinear
+from benchmark.nets.toy import ToySizes
+from benchmark.rng import RunGenerators
+
+SMALL = ToySizes(encoder_hidden=(16, 16), decoder_hidden=(16, 16), disc_units=8, disc_pieces=3, disc_layers=2)
+
+
+def _hp(runs):
+    return RunHyperparams(tuple([1e-3] * runs), tuple([0.5] * runs), tuple([0.1] * runs))
+
+
+def test_stacked_batchnorm_matches_batchnorm1d_per_run():
+    torch.manual_seed(0)
+    x = torch.randn(3, 20, 5) * 2 + 1
+    ours = StackedBatchNorm(3, 5, momentum=0.05, eps=1e-4)
+    refs = [nn.BatchNorm1d(5, momentum=0.05, eps=1e-4) for _ in range(3)]
+    for _ in range(3):
+        y = ours(x)
+        for r in range(3):
+            torch.testing.assert_close(y[r], refs[r](x[r]), rtol=1e-5, atol=1e-5)
+    ours.eval()
+    for r in range(3):
+        refs[r].eval()
+        torch.testing.assert_close(ours(x)[r], refs[r](x[r]), rtol=1e-5, atol=1e-5)
+
+
+def test_stacked_linear_is_one_matmul_per_run_with_its_own_init_std():
+    gens = RunGenerators([1, 2])
+    layer = StackedLinear(gens, 400, 300, torch.tensor([0.01, 0.1]))
+    stds = layer.weight.detach().flatten(1).std(1)
+    assert abs(stds[0] - 0.01) < 0.001 and abs(stds[1] - 0.1) < 0.01
+    x = torch.randn(2, 7, 400)
+    y = layer(x)
+    for r in range(2):
+        torch.testing.assert_close(y[r], x[r] @ layer.weight[r] + layer.bias[r], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("cls", [ToyGAN, ToyALI])
+def test_each_player_gets_only_the_gradient_of_its_own_loss(cls, monkeypatch):
+    torch.manual_seed(0)
+    model = cls(SMALL, _hp(2), [3, 4])
+    batch = torch.randn(2, 32, 2)
+    noise_state = model.noise.state_dict()
+    players = model.players(batch)
+    d, g = players["d_loss"], players["g_loss"]
+    expected_d = torch.autograd.grad(d.loss.sum(), d.params, retain_graph=True)
+    expected_g = torch.autograd.grad(g.loss.sum(), g.params, retain_graph=True)
+    leak = torch.autograd.grad(d.loss.sum(), g.params, retain_graph=True)
+    assert any(x.abs().sum() > 0 for x in leak), "the check could not see a leak"
+    assert not set(map(id, d.params)) & set(map(id, g.params))
+
+    seen = {}
+    for name, opt in model.optimizers.items():
+        def capture(self=opt, name=name):
+            seen[name] = [p.grad.clone() for p in self.param_groups[0]["params"]]
+        monkeypatch.setattr(opt, "step", capture)
+    model.noise.load_state_dict(noise_state)
+    model.train_step(batch)
+    for got, want in zip(seen["discriminator"], expected_d):
+        torch.testing.assert_close(got, want)
+    for got, want in zip(seen["generator"], expected_g):
+        torch.testing.assert_close(got, want)
+
+
+def test_a_diverged_run_leaves_the_runs_beside_it_untouched():
+    def train_three_steps(poison: bool):
+        torch.manual_seed(0)
+        model = ToyALI(SMALL, _hp(2), [5, 6])
+        if poison:
+            with torch.no_grad():
+                model.decoder[0].weight[0].fill_(float("nan"))
+        batch = torch.randn(2, 32, 2)
+        for _ in range(3):
+            losses = model.train_step(batch)
+        return model, losses
+
+    clean, _ = train_three_steps(False)
+    poisoned, losses = train_three_steps(True)
+    assert not torch.isfinite(losses["d_loss"][0]) and torch.isfinite(losses["d_loss"][1])
+    for (name, a), b in zip(clean.state_dict().items(), poisoned.state_dict().values()):
+        assert torch.equal(a[1], b[1]), name
+
+
+def test_runs_are_initialised_from_their_own_seeds_whatever_stands_beside_them():
+    alone = ToyGAN(SMALL, _hp(1), [42]).state_dict()
+    stacked = ToyGAN(SMALL, _hp(3), [7, 42, 9]).state_dict()
+    for k in alone:
+        assert torch.equal(alone[k][0], stacked[k][1]), k

@@ -1,0 +1,80 @@
+import pytest
+import torch
+
+from benchmark.errors import UserError
+from benchmark.models._stacked import RunHyperparams
+from benchmark.models.ali import ToyALI
+from benchmark.nets.toy import ToySizes
+from benchmark.rng import RunGenerators
+from benchmark.train import StackedBatcher, train
+
+SIZES = ToySizes(encoder_hidden=(16, 16), decoder_hidden=(16, 16), disc_units=8, disc_pieces=3, disc_layers=2)
+
+
+def _setup(seeds=(1, 2)):
+    hp = RunHyperparams(tuple([1e-3] * len(seeds)), tuple([0.5] * len(seeds)), tuple([0.05] * len(seeds)))
+    model = ToyALI(SIZES, hp, list(seeds))
+    data = torch.randn(500, 2, generator=torch.Generator().manual_seed(0))
+    batcher = StackedBatcher(data, 50, RunGenerators([s + 100 for s in seeds]))
+    return model, batcher
+
+
+def test_interrupted_and_resumed_training_ends_where_uninterrupted_training_ends(tmp_path):
+    model, batcher = _setup()
+    train(model, batcher, 25, progress=False)
+    reference = model.state_dict()
+
+    model, batcher = _setup()
+    first = train(model, batcher, 25, checkpoint=tmp_path / "ck.pt", identity="x", stop_after=12, progress=False)
+    assert first.steps_done == 12 and not first.finished
+    model, batcher = _setup()  # a fresh process: everything comes from the checkpoint
+    second = train(model, batcher, 25, checkpoint=tmp_path / "ck.pt", identity="x", progress=False)
+    assert second.steps_done == 25 and second.finished
+    for k, v in reference.items():
+        assert torch.equal(v, model.state_dict()[k]), k
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
+    model, batcher = _setup()
+    train(model, batcher, 5, checkpoint=tmp_path / "ck.pt", identity="a", stop_after=3, progress=False)
+    model, batcher = _setup()
+    with pytest.raises(UserError, match="another config"):
+        train(model, batcher, 5, checkpoint=tmp_path / "ck.pt", identity="b", progress=False)
+
+
+def test_a_forced_nan_is_recorded_with_its_step_and_the_other_run_finishes():
+    model, batcher = _setup()
+    original = model.train_step
+    calls = {"n": 0}
+
+    def poisoned_step(batch):
+        calls["n"] += 1
+        if calls["n"] == 7:
+            with torch.no_grad():
+                model.discriminator.net[0].linear.weight[1].fill_(float("inf"))
+        return original(batch)
+
+    model.train_step = poisoned_step
+    result = train(model, batcher, 20, progress=False)
+    assert result.finished and result.steps_done == 20
+    assert set(result.failures) == {1}
+    assert result.failures[1]["step"] == 7
+    assert "non-finite d_loss" in result.failures[1]["reason"]
+    assert all(torch.isfinite(p[0]).all() for p in model.parameters())
+
+
+def test_training_stops_when_every_run_has_diverged():
+    model, batcher = _setup()
+    with torch.no_grad():
+        model.decoder[0].weight.fill_(float("nan"))
+    result = train(model, batcher, 50, progress=False)
+    assert result.steps_done == 1 and set(result.failures) == {0, 1} and result.finished
+
+
+def test_batcher_walks_epochs_of_per_run_permutations():
+    data = torch.arange(10.0)[:, None]
+    batcher = StackedBatcher(data, 5, RunGenerators([0, 1]))
+    epoch = torch.cat([batcher.next(), batcher.next()], dim=1)
+    for r in range(2):
+        assert sorted(epoch[r, :, 0].tolist()) == list(range(10))
+    assert not torch.equal(epoch[0], epoch[1])
