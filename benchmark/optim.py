@@ -37,11 +37,12 @@ class StackedAdam(torch.optim.Optimizer):
                 t = state["step"]
                 view = (-1,) + (1,) * (p.dim() - 1)
                 beta1 = group["beta1"].to(p.device).view(view)
-                lr = group["lr"].to(p.device).view(view)
+                step_size = (group["lr"].to(p.device) / (1 - group["beta1"].to(p.device) ** t)).view(view)
                 m, v = state["exp_avg"], state["exp_avg_sq"]
                 m.lerp_(p.grad, 1 - beta1)
                 v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
-                bias1 = 1 - beta1**t
-                denom = (v.sqrt() / (1 - beta2**t) ** 0.5).add_(eps)
-                p.addcdiv_(m * (lr / bias1), denom, value=-1.0)
+                # one scratch tensor, every other operation in place: large temporaries cost page faults on CPU
+                update = torch.sqrt(v).div_((1 - beta2**t) ** 0.5).add_(eps)
+                torch.div(m, update, out=update).mul_(step_size)
+                p.sub_(update)
         return None

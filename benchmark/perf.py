@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
+from benchmark.allocator import keep_freed_memory
 from benchmark.errors import UserError
 from benchmark.models._stacked import RunHyperparams
 from benchmark.nets.toy import ToySizes
@@ -151,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.device != "cpu":
             raise UserError("perf runs the toy networks on --device cpu only so far")
         torch.manual_seed(0)
+        keep_freed_memory()
         rows = benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)

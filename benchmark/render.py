@@ -51,10 +51,13 @@ def summary_frames(spec: TableSpec, record: dict) -> tuple[pd.DataFrame, pd.Data
         ours_mean = stats["mean"] if stats and stats.get("n") else None
         diff = ours_mean - paper_mean if ours_mean is not None and paper_mean is not None else None
         label = f"{row.label} (cited)" if row.cited_only else row.label
+        ours = "cited only" if row.cited_only else _mean_std(stats, main)
+        if ours == NOT_RUN and (row_summary or {}).get("unavailable"):
+            ours = "data unavailable"
         line = {
             "model": label,
             f"paper: {main.label}": row.paper.text if row.paper else "–",
-            f"ours: {main.label}": "cited only" if row.cited_only else _mean_std(stats, main),
+            f"ours: {main.label}": ours,
             "min": _fmt(stats["min"], main) if ours_mean is not None else "–",
             "max": _fmt(stats["max"], main) if ours_mean is not None else "–",
             "n": _n_cell(row_summary, stats),
@@ -129,11 +132,18 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
         f"{r.label}: {r.paper.source} ({r.paper.error_bar})" for r in spec.rows if r.paper) + ".")
     lines.append(f"Ours: mean ± std over runs (std with ddof {STD_DDOF}), min, max and n over finished runs; "
                  "a failed (diverged) run is counted in n as failed and kept below.")
+    unavailable = {r.label: record["summary"][r.key]["unavailable"] for r in spec.rows
+                   if record["summary"].get(r.key, {}).get("unavailable")}
+    lines += [f"Data unavailable for {label}: {reason}" for label, reason in unavailable.items()]
+    lines += [f"Stand-in data: {note}" for note in spec.stand_ins]
+    subsets = [f"{name}: {p['dataset']} {p['split']}, {p['full_or_subset']}" for name, p in record["datasets"].items()
+               if "subset" in str(p.get("full_or_subset", ""))]
+    lines += [f"Subset data: {'; '.join(subsets)}."] if subsets else []
     lines += ["", _other_profiles(results_dir, spec.name, record["profile"]), ""]
     for path in figures:
         lines += [f"![{path.stem}](figures/{path.name})", ""]
     lines += ["## Runs", "", _markdown(runs_frame(spec, record)), ""]
-    failed = {k: r for k, r in record["runs"].items() if r["status"] != "ok"}
+    failed = {k: r for k, r in record["runs"].items() if r["status"] == "failed"}
     if failed:
         lines += ["## Failed runs", ""]
         lines += [f"- `{k}`: diverged at update {r['failure']['step']}: {r['failure']['reason']}"

@@ -1,7 +1,8 @@
 """Result records: one JSON file per (profile, table), the single source of truth for every rendered table.
 
 A record holds the resolved config and its hash, the protocol options, dataset provenance, and per run: id, row,
-seed, hyperparameters, status (ok or failed, with step and reason), values, device, git commit, library versions and
+seed, hyperparameters, status (ok; failed, with step and reason; or unavailable, with the reason the data needed
+is missing), values, device, git commit, library versions and
 wall time; plus a summary (mean, std, min, max, n) per row and metric recomputed from the runs on every write.
 Writes are atomic (temporary file, then rename), so an interrupted write never loses what was stored.
 """
@@ -11,6 +12,7 @@ import json
 import math
 import os
 import platform
+import re
 import subprocess
 from functools import lru_cache
 from importlib import metadata
@@ -59,10 +61,19 @@ def summarize(values: list[float]) -> dict:
     return {"mean": mean, "std": math.sqrt(var), "min": min(values), "max": max(values), "n": n}
 
 
+_NUMBER_LIST = re.compile(r"\[\s+(-?[\d.eE+-]+(?:,\s+-?[\d.eE+-]+)*)\s+\]")
+
+
+def to_json(obj: Any) -> str:
+    """Indented, sorted JSON with each innermost list of numbers on one line (figure points stay readable)."""
+    text = json.dumps(obj, indent=1, sort_keys=True, allow_nan=False)
+    return _NUMBER_LIST.sub(lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, allow_nan=False) + "\n")
+    tmp.write_text(to_json(obj) + "\n")
     os.replace(tmp, path)
 
 
@@ -111,6 +122,11 @@ class ResultStore:
     def run(self, run_id: str) -> dict | None:
         return self.record["runs"].get(run_id)
 
+    def done(self, run_id: str) -> bool:
+        """Finished (ok or failed); a run whose data was unavailable is tried again on the next call."""
+        run = self.run(run_id)
+        return run is not None and run["status"] in ("ok", "failed")
+
     def runs_of(self, row: str) -> dict[str, dict]:
         return {k: v for k, v in self.record["runs"].items() if v["row"] == row}
 
@@ -133,6 +149,9 @@ class ResultStore:
         out: dict[str, dict] = {}
         for run in self.record["runs"].values():
             row = out.setdefault(run["row"], {"n_runs": 0, "n_failed": 0, "metrics": {}})
+            if run["status"] == "unavailable":
+                row["unavailable"] = run["reason"]
+                continue
             row["n_runs"] += 1
             if run["status"] != "ok":
                 row["n_failed"] += 1

@@ -17,12 +17,13 @@ from pathlib import Path
 
 import torch
 
+from benchmark.allocator import keep_freed_memory
 from benchmark.config import parse_assignments
 from benchmark.data._files import searched
 from benchmark.errors import UserError
 from benchmark.registry import DATASETS, MODELS, PROFILES, TABLES
 from benchmark.render import render_all
-from benchmark.results import ResultStore
+from benchmark.results import ResultStore, environment
 from benchmark.tables import RunContext
 
 
@@ -55,6 +56,7 @@ def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, results
     config = spec.config(profile, overrides)
     store = ResultStore(results_dir, name, profile, spec.hashed_config(config), spec.protocol(config),
                         spec.datasets(config))
+    environment()  # the commit and versions of the code as it starts, not as the tree is when a run ends
     if ctx.device == "cpu":
         torch.use_deterministic_algorithms(True)
     torch.manual_seed(0)  # nothing should draw from the global stream; this pins it if something does
@@ -106,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse itself exits 2 on malformed arguments
+    keep_freed_memory()
     try:
         data_root = resolve_data_root(args.data_root)
         if args.list:

@@ -51,3 +51,13 @@ def test_render_rejects_unknown_names(capsys):
 
     assert render.main(["--table", "nope"]) == 2
     assert "unknown table 'nope'" in capsys.readouterr().err
+
+
+def test_perf_runs_and_refuses_unknown_models(capsys):
+    from benchmark import perf
+
+    assert perf.main(["--model", "ali", "--runs", "2", "--repeats", "1", "--block", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "plain (1 run)" in out and "stacked x2" in out and "GFLOP/s" in out
+    assert perf.main(["--model", "nope"]) == 2
+    assert "unknown model 'nope'" in capsys.readouterr().err

@@ -47,11 +47,12 @@ def test_stored_runs_are_skipped_and_more_runs_add_only_the_new_ones(tmp_path, m
 def test_a_diverged_run_is_recorded_and_rendered_not_raised(tmp_path, monkeypatch):
     build = gmm_modes._build
 
-    def poisoned(row, cfg, indices, seeds, hparams, device):
-        model = build(row, cfg, indices, seeds, hparams, device)
-        if row == "gan" and 1 in indices:
+    def poisoned(row, cfg, seeds, hparams, device):
+        model = build(row, cfg, seeds, hparams, device)
+        target = gmm_modes.run_seed(cfg, "gan", 1)
+        if row == "gan" and target in seeds:
             with torch.no_grad():
-                model.decoder[0].weight[indices.index(1)].fill_(float("nan"))
+                model.decoder[0].weight[seeds.index(target)].fill_(float("nan"))
         return model
 
     monkeypatch.setattr(gmm_modes, "_build", poisoned)

@@ -64,3 +64,33 @@ def test_compare_is_exact_on_integers_and_tolerant_on_floats(tmp_path):
     b.put_run("r/0", {**_run("r", 5), "values": {"count": 6, "err": 1.0}})
     problems = compare_records(a.record, b.record)
     assert any("count" in p for p in problems)
+
+
+def test_unavailable_data_is_shown_and_retried_not_counted_as_a_run(tmp_path):
+    from benchmark.render import render_markdown
+    from benchmark.tables import Metric, PaperValue, RowSpec, TableSpec
+
+    store = _store(tmp_path)
+    store.put_run("r/0", {"row": "r", "status": "unavailable", "reason": "SVHN test images are not present",
+                          "values": {}})
+    store.record["datasets"] = {"d": {"dataset": "SVHN", "split": "train", "full_or_subset": "subset (1083 of 73257)"}}
+    assert not store.done("r/0")
+    assert store.summary()["r"] == {"n_runs": 0, "n_failed": 0, "metrics": {},
+                                    "unavailable": "SVHN test images are not present"}
+    spec = TableSpec("t", "T", "src", dict, {}, (RowSpec("r", "Row", PaperValue("1.0", 1.0, "paper")),),
+                     Metric("m", "m"), (), (), None, None, None, stand_ins=("labelled train split in two",))
+    store.save()
+    text = render_markdown(spec, store.record, tmp_path, [])
+    assert "| data unavailable" in text
+    assert "Data unavailable for Row: SVHN test images are not present" in text
+    assert "Stand-in data: labelled train split in two" in text
+    assert "Subset data: d: SVHN train, subset (1083 of 73257)." in text
+
+
+def test_json_keeps_number_lists_on_one_line_and_round_trips():
+    from benchmark.results import to_json
+
+    obj = {"points": [[0.1, -2e-05], [3, 4]], "names": ["a", "b"], "nested": [{"x": [1, 2]}], "v": -1.5e-07}
+    text = to_json(obj)
+    assert json.loads(text) == obj
+    assert "[0.1, -2e-05]" in text and "[1, 2]" in text

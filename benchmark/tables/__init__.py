@@ -61,6 +61,7 @@ class TableSpec:
     protocol: Callable  # config -> dict of named protocol options, stored in the record
     datasets: Callable  # config -> dict of provenance records
     hparam_columns: tuple[str, ...] = ()
+    stand_ins: tuple[str, ...] = ()  # stand-in splits the spec allows (e.g. SVHN train split in two), printed
     figures: Callable | None = None  # (record, out_dir) -> list of written paths
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
 

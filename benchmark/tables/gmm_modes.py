@@ -15,14 +15,10 @@ import torch
 
 from benchmark.data import gmm
 from benchmark.models._stacked import RunHyperparams, run_slice
-from benchmark.models.ali import ToyALI, ToyPosthocInference
-from benchmark.models.gan import ToyGAN
-from benchmark.models.inverse import ToyInverseMapping
-from benchmark.models.vae import ToyVAE
 from benchmark.nets.toy import ToySizes
 from benchmark.protocols.modes import mode_coverage, nearest_component
 from benchmark.protocols.recon import euclidean_error
-from benchmark.registry import TABLES
+from benchmark.registry import MODELS, TABLES
 from benchmark.results import ResultStore
 from benchmark.rng import RunGenerators, derive_seed
 from benchmark.tables import Metric, PaperValue, RowSpec, RunContext, TableSpec
@@ -73,7 +69,7 @@ PROFILES = {
     "smoke": dict(n_train=2000, n_heldout=500, encoder_hidden=(32, 32), decoder_hidden=(32, 32, 32, 32),
                   disc_units=16, steps=150, variant_steps=100, runs=3, n_eval_samples=2000, figure_points=200,
                   checkpoint_every=0),
-    "small": dict(steps=4000, variant_steps=4000, runs=10),
+    "small": dict(steps=4000, variant_steps=4000, runs=10, figure_points=500),
     "paper": {},
 }
 
@@ -120,8 +116,6 @@ METRICS_OTHER = (
     Metric("recon_error", "held-out recon. error", digits=3),
 )
 
-MODEL_CLASSES = {"ali": ToyALI, "gan": ToyGAN, "gan_inverse": ToyInverseMapping, "gan_posthoc": ToyPosthocInference,
-                 "vae": ToyVAE}
 VARIANTS = ("gan_inverse", "gan_posthoc", "vae")
 
 
@@ -180,17 +174,17 @@ def protocol(cfg: GMMModesConfig) -> dict:
 # --- training and evaluation -------------------------------------------------------------------------------------
 
 
-def _build(row: str, cfg: GMMModesConfig, indices: list[int], seeds: list[int], hparams: list[dict], device: str):
+def _build(row: str, cfg: GMMModesConfig, seeds: list[int], hparams: list[dict], device: str):
     hp = RunHyperparams(lr=tuple(h["lr"] for h in hparams), beta1=tuple(h["beta1"] for h in hparams),
                         init_std=tuple(h["init_std"] for h in hparams), beta2=cfg.beta2)
     extra = {"obs_std": cfg.vae_obs_std} if row == "vae" else {}
-    return MODEL_CLASSES[row](sizes(cfg), hp, seeds, device, **extra)
+    return MODELS.get(row).archs["toy"](sizes(cfg), hp, seeds, device, **extra)
 
 
 def _train_group(row, cfg, indices, seeds, hparams, steps, data, ctx, store, decoder_state=None):
     """Train the runs `indices` of `row` stacked; returns (model, TrainResult, checkpoint path), or None if
     stopped early (the checkpoint stays for the next call to resume from)."""
-    model = _build(row, cfg, indices, seeds, hparams, ctx.device)
+    model = _build(row, cfg, seeds, hparams, ctx.device)
     if decoder_state is not None:
         model.decoder.load_state_dict(decoder_state)
     model.to(ctx.device)
@@ -250,7 +244,7 @@ def _record(store, row, index, seed, hparams, steps, evaluation, failure, wall_s
 
 def _run_row(row, cfg, data, ctx, store) -> bool:
     """Train and record the runs of `row` not yet stored; False if stopped before the end."""
-    pending = [i for i in range(cfg.runs) if store.run(f"{row}/{i}") is None]
+    pending = [i for i in range(cfg.runs) if not store.done(f"{row}/{i}")]
     if not pending:
         return True
     seeds = [run_seed(cfg, row, i) for i in pending]
@@ -296,10 +290,11 @@ def _gan_decoder_state(cfg, data, ctx, store, base: dict) -> tuple[dict, str]:
     return {k.removeprefix("decoder."): v for k, v in state.items() if k.startswith("decoder.")}, how
 
 
-def _run_variants(cfg, data, ctx, store) -> bool:
+def _run_variants(cfg, data, ctx, store) -> None:
+    """Train and record the Figure 7 variants on the best GAN run (again if the best run changed)."""
     base_id = best_run(store.runs_of("gan"))
     if base_id is None:
-        return True
+        return
     base = store.run(base_id)
     for row in VARIANTS:
         stored = store.run(f"{row}/0")
@@ -311,13 +306,12 @@ def _run_variants(cfg, data, ctx, store) -> bool:
         trained = _train_group(row, cfg, [0], [seed], [base["hparams"]], cfg.variant_steps, data, ctx, store,
                                decoder_state=decoder)
         if trained is None:
-            return False
+            return
         model, result, checkpoint = trained
         evaluation = _evaluate(model, cfg, [seed], data, ctx.device)[0]
         _record(store, row, 0, seed, base["hparams"], result.steps_done, evaluation, result.failures.get(0),
                 result.wall_s, [0], ctx.device, base_run=base_id, base_generator=how)
         checkpoint.unlink()
-    return True
 
 
 def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
