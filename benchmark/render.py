@@ -22,6 +22,8 @@ NOT_RUN = "not run"
 def _fmt(value: float | None, metric: Metric) -> str:
     if value is None:
         return "–"
+    if isinstance(value, int) and metric.scale == 1:
+        return str(value)  # counts (a run's modes, a row's min and max) print as integers
     return f"{value * metric.scale:.{metric.digits}f}"
 
 
