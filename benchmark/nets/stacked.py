@@ -1,8 +1,8 @@
 """Layers that hold R independent copies of their parameters ("runs") and apply them with one batched matmul.
 
 Inputs and outputs have shape (R, B, features).  Every statistic (BatchNorm) and every parameter is per run, so
-the runs never mix: training R runs stacked gives each run what training it alone gives, at a fraction of the
-per-run cost (small matmuls are far from the machine's peak; one bmm over R of them is not).
+the runs never mix: training R runs stacked gives each run what training it alone gives (up to float rounding),
+at a fraction of the per-run cost (small matmuls are far from the machine's peak; one bmm over R of them is not).
 """
 from __future__ import annotations
 

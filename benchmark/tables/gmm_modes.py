@@ -105,7 +105,9 @@ CHOICES = (
     "[code] D and G are updated simultaneously from one forward pass; the discriminator has no BatchNorm and no "
     "dropout; BatchNorm momentum 0.05 (PyTorch convention), eps 1e-4; Adam beta2 0.999.",
     "[ours] The runs of a row are trained stacked (one batched model); each run has its own parameters, BatchNorm "
-    "statistics, optimiser state and random streams, so it does not depend on the runs beside it.",
+    "statistics, optimiser state and random streams, so it matches training it alone up to float rounding (batched "
+    "matmuls round differently; GAN training amplifies such differences over many updates). Each run stores the "
+    "runs it was stacked with.",
     "[ours] Mean ± std over runs uses the population std (ddof 0).",
 )
 
