@@ -1,0 +1,72 @@
+"""Convolutional stacks built from the layer tables of the ALI appendix (all convolutions 'valid').
+
+A layer table is a tuple of `Layer` rows; `ConvStack` builds it and can return, besides its output, every layer's
+BatchNorm output (before the nonlinearity) and every layer's activation, which the feature sets of the SVM protocol
+are made of.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+BN_MOMENTUM, BN_EPS = 0.05, 1e-4  # [code] PyTorch convention (Blocks' 0.95 decay)
+INIT_STD = 0.01  # [code] N(0, 0.01) weights, zero biases
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One row of a layer table: a convolution (or transposed convolution) and what follows it."""
+
+    out: int
+    kernel: int
+    stride: int = 1
+    transposed: bool = False
+    bn: bool = True
+    act: bool = True  # LeakyReLU with the stack's slope; False: a linear output
+    dropout: float = 0.0  # dropout on this layer's input
+    bias: bool | None = None  # None: a bias unless BatchNorm follows
+
+
+class ConvStack(nn.Module):
+    def __init__(self, in_channels: int, table: tuple[Layer, ...], slope: float):
+        super().__init__()
+        self.table = table
+        self.convs, self.norms, self.drops = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        channels = in_channels
+        for row in table:
+            conv_cls = nn.ConvTranspose2d if row.transposed else nn.Conv2d
+            bias = (not row.bn) if row.bias is None else row.bias
+            self.convs.append(conv_cls(channels, row.out, row.kernel, row.stride, bias=bias))
+            self.norms.append(nn.BatchNorm2d(row.out, momentum=BN_MOMENTUM, eps=BN_EPS) if row.bn else nn.Identity())
+            self.drops.append(nn.Dropout(row.dropout) if row.dropout else nn.Identity())
+            channels = row.out
+        self.act = nn.LeakyReLU(slope)
+        self.out_channels = channels
+        for conv in self.convs:
+            nn.init.normal_(conv.weight, 0.0, INIT_STD)
+            if conv.bias is not None:
+                nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor, keep: bool = False):
+        """The stack's output; with keep=True also (pre-activation outputs, activations) of every layer."""
+        pre, post = [], []
+        for row, drop, conv, norm in zip(self.table, self.drops, self.convs, self.norms):
+            x = norm(conv(drop(x)))
+            if keep:
+                pre.append(x)
+            x = self.act(x) if row.act else x
+            if keep:
+                post.append(x)
+        return (x, pre, post) if keep else x
+
+
+def output_shape(stack: ConvStack, in_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
+    """The (C, H, W) after every layer of the stack, for an input of in_shape."""
+    with torch.no_grad():
+        was = stack.training
+        stack.eval()
+        _, pre, _ = stack(torch.zeros(1, *in_shape), keep=True)
+        stack.train(was)
+    return [tuple(t.shape[1:]) for t in pre]

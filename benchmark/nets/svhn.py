@@ -1,0 +1,19 @@
+"""SVHN (32x32, z 256) layer tables of ALI appendix A (official experiments/ali_svhn.py)."""
+from benchmark.nets.ali_image import ImageArch
+from benchmark.nets.layers import Layer
+
+D = 0.2  # dropout at every discriminator conv input
+
+SVHN = ImageArch(
+    name="svhn", image=(3, 32, 32), z_dim=256, slope=0.01,
+    encoder=(Layer(32, 5), Layer(64, 4, 2), Layer(128, 4), Layer(256, 4, 2), Layer(512, 4), Layer(512, 1),
+             Layer(512, 1, bn=False, act=False)),
+    decoder=(Layer(256, 4, transposed=True), Layer(128, 4, 2, transposed=True), Layer(64, 4, transposed=True),
+             Layer(32, 4, 2, transposed=True), Layer(32, 5, transposed=True), Layer(32, 1),
+             Layer(3, 1, bn=False, act=False, bias=False)),
+    d_x=(Layer(32, 5, bn=False, dropout=D), Layer(64, 4, 2, dropout=D), Layer(128, 4, dropout=D),
+         Layer(256, 4, 2, dropout=D), Layer(512, 4, dropout=D)),
+    d_z=(Layer(512, 1, bn=False, dropout=D), Layer(512, 1, bn=False, dropout=D)),
+    d_xz=(Layer(1024, 1, bn=False, dropout=D), Layer(1024, 1, bn=False, dropout=D),
+          Layer(1, 1, bn=False, act=False, dropout=D)),
+)
