@@ -58,7 +58,7 @@ def test_mnist_errors_name_the_dataset_files_roots_and_remedy(mnist_root, tmp_pa
     with pytest.raises(UserError, match="corrupt"):
         mnist.load("train", mnist_root, tmp_path / "cache2")
     with pytest.raises(UserError, match="valid splits: train, test"):
-        mnist.load("validation", mnist_root)
+        mnist.load("validation", mnist_root, download=True)
 
 
 def _cifar_batch(path, n, first_label):

@@ -49,9 +49,13 @@ def read_idx(path: Path) -> np.ndarray:
     return data.reshape(dims)
 
 
-def _paths(split: str, data_root) -> tuple[Path, Path]:
+def _check_split(split: str) -> None:
     if split not in FILES:
         raise UserError(f"unknown MNIST split {split!r}; valid splits: {', '.join(FILES)}")
+
+
+def _paths(split: str, data_root) -> tuple[Path, Path]:
+    _check_split(split)
     found = [_find(name, data_root) for name in FILES[split]]
     if None in found:
         raise missing("MNIST", f"MNIST/raw/{{{','.join(FILES[split])}}}[.gz]", data_root, HOW)
@@ -59,6 +63,7 @@ def _paths(split: str, data_root) -> tuple[Path, Path]:
 
 
 def load(split: str, data_root=None, cache_dir=None, download: bool = False) -> ImageSplit:
+    _check_split(split)
     if download and _find(FILES[split][0], data_root) is None:
         from torchvision.datasets import MNIST
 
