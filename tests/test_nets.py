@@ -53,3 +53,13 @@ def test_decoder_starts_at_the_mean_image_and_weights_start_at_std_001():
 def test_batchnorm_uses_the_codes_momentum_and_eps():
     bn = Encoder(SVHN).stack.norms[0]
     assert bn.momentum == 0.05 and bn.eps == 1e-4
+
+
+def test_svhn_biases_sit_where_the_official_code_puts_them():
+    enc, dec, disc = Encoder(SVHN), Decoder(SVHN), JointDiscriminator(SVHN)
+    has_bias = lambda stack: [conv.bias is not None for conv in stack.convs]  # noqa: E731
+    assert has_bias(enc.stack) == [False] * 6 + [True]
+    assert has_bias(dec.stack) == [False] * 7 and dec.pixel_bias.shape == (3, 32, 32)
+    assert has_bias(disc.d_x) == [True, False, False, False, False]
+    assert has_bias(disc.d_z) == [False, False]
+    assert has_bias(disc.d_xz) == [True, True, True]
