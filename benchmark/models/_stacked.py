@@ -1,5 +1,5 @@
-"""What every stacked toy model shares: per-run hyperparameters and random streams, simultaneous per-player updates,
-and the training state the loop checkpoints."""
+"""What every stacked toy model shares: per-run hyperparameters and random streams, and the training state the loop
+checkpoints."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from benchmark.models._game import Player, update_players
 from benchmark.nets import toy
 from benchmark.nets.toy import ToySizes
 from benchmark.optim import StackedAdam
@@ -25,30 +26,6 @@ class RunHyperparams:
     def __post_init__(self):
         if not (len(self.lr) == len(self.beta1) == len(self.init_std)):
             raise ValueError("lr, beta1 and init_std need one value per run")
-
-
-@dataclass
-class Player:
-    """One player of a game: the loss it minimises (per run, shape (R,)) and the parameters it moves."""
-
-    loss: torch.Tensor
-    params: list[nn.Parameter]
-    optimizer: torch.optim.Optimizer
-
-
-def update_players(players: list[Player]) -> None:
-    """Simultaneous update: every player's gradient is taken from the same forward pass, each only with respect to
-    its own parameters (torch.autograd.grad), before any parameter moves."""
-    grads = [
-        torch.autograd.grad(pl.loss.sum(), pl.params, retain_graph=i < len(players) - 1)
-        for i, pl in enumerate(players)
-    ]
-    for pl, gs in zip(players, grads):
-        for p, g in zip(pl.params, gs):
-            p.grad = g
-        pl.optimizer.step()
-        for p in pl.params:
-            p.grad = None
 
 
 class StackedToyModel(nn.Module):
@@ -145,14 +122,3 @@ class NoiseEncoderModel(StackedToyModel):
 def run_slice(state_dict: dict, index: int) -> dict:
     """The parameters and buffers of stacked run `index` as a one-run state dict."""
     return {k: v[index : index + 1].clone() for k, v in state_dict.items()}
-
-
-def adversarial_losses(logits: torch.Tensor, n_real: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(D loss, G loss) per run from one discriminator pass over [real; fake] (shape (R, 2B)).
-
-    D minimises softplus(-D(real)) + softplus(D(fake)); the generating side minimises the label-swapped form.
-    """
-    real, fake = logits[:, :n_real], logits[:, n_real:]
-    d_loss = nn.functional.softplus(-real).mean(1) + nn.functional.softplus(fake).mean(1)
-    g_loss = nn.functional.softplus(real).mean(1) + nn.functional.softplus(-fake).mean(1)
-    return d_loss, g_loss

@@ -2,15 +2,27 @@
 
 The gmm encoder is the official code's noise-concatenating one.  The "GAN + post-hoc learned inference" variant of
 ALI Figure 7 is the same game with a trained GAN's generator frozen: only the encoder and a fresh discriminator learn.
+On images (the SVHN and CelebA layer tables) the encoder is Gaussian, reparameterised; BiGAN is the same model with
+a deterministic encoder.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 import torch
+from torch import nn
 
 from benchmark.models import ModelEntry
-from benchmark.models._stacked import NoiseEncoderModel, Player, adversarial_losses
+from benchmark.models._game import Player, adversarial_losses, update_players
+from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy
+from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
+from benchmark.nets.celeba import CELEBA
+from benchmark.nets.layers import SeededDropout
+from benchmark.nets.svhn import SVHN
 from benchmark.registry import MODELS
+from benchmark.rng import derive_seed
 
 
 class ToyALI(NoiseEncoderModel):
@@ -39,7 +51,128 @@ class ToyPosthocInference(ToyALI):
         super().__init__(sizes, hparams, seeds, device, train_decoder=False)
 
 
-MODELS.register("ali", ModelEntry("ali", "ALI: encoder and decoder against a discriminator on (x, z)", {"toy": ToyALI}))
+@dataclass(frozen=True)
+class ALIConfig:
+    """The image ALI of the official code: Adam lr 1e-4, betas (0.5, 0.999) (the tables' "beta2 = 1e-3" is the old
+    Blocks convention for 0.999, not a PyTorch beta2)."""
+
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    deterministic_encoder: bool = False  # True: BiGAN's E(x) = mu(x)
+
+
+class ImageALI(nn.Module):
+    """ALI (or BiGAN) on images: one run, trained by benchmark.train.train like the stacked toy models.
+
+    Batches come as (1, B, C, H, W) uint8 from the loop's batcher; images are used in [0, 1] [code].  The
+    discriminator runs once on the concatenated real and fake pairs [code].
+    """
+
+    runs = 1
+
+    def __init__(self, arch: ImageArch, config: ALIConfig = ALIConfig(), seed: int = 0):
+        super().__init__()
+        self.arch, self.config = arch, config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(derive_seed(seed, "init"))
+            self.encoder, self.decoder = Encoder(arch), Decoder(arch)
+            self.discriminator = JointDiscriminator(arch)
+        self.noise = torch.Generator().manual_seed(derive_seed(seed, "noise"))
+        for module in self.modules():
+            if isinstance(module, SeededDropout):
+                module.generator = self.noise
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas),
+            "generator": torch.optim.Adam(self.generating_params(), lr=config.lr, betas=betas),
+        }
+
+    def generating_params(self) -> list[nn.Parameter]:
+        return list(self.encoder.parameters()) + list(self.decoder.parameters())
+
+    def _randn(self, *shape: int, like: torch.Tensor) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.noise).to(like.device)
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        mu, log_sigma = self.encoder(x)
+        if self.config.deterministic_encoder:
+            return mu
+        return mu + log_sigma.exp() * self._randn(*mu.shape, like=mu)
+
+    def players(self, batch: torch.Tensor) -> dict[str, Player]:
+        x = to_unit(batch[0])
+        n = len(x)
+        z_hat = self._encode(x)
+        z = self._randn(n, self.arch.z_dim, 1, 1, like=x)
+        logits = self.discriminator(torch.cat([x, self.decoder(z)]), torch.cat([z_hat, z]))
+        d_loss, g_loss = adversarial_losses(logits.view(1, -1), n)
+        return {
+            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
+            "g_loss": Player(g_loss, self.generating_params(), self.optimizers["generator"]),
+        }
+
+    def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.train()
+        players = self.players(batch)
+        update_players(list(players.values()))
+        return {name: pl.loss.detach() for name, pl in players.items()}
+
+    def training_state(self) -> dict:
+        return {"model": self.state_dict(), "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
+                "noise": self.noise.get_state()}
+
+    def load_training_state(self, state: dict) -> None:
+        self.load_state_dict(state["model"])
+        for k, o in self.optimizers.items():
+            o.load_state_dict(state["optimizers"][k])
+        self.noise.set_state(state["noise"])
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """A code for each image in [0, 1] (a draw of q(z|x); its mean for BiGAN), (N, z_dim, 1, 1)."""
+        self.eval()
+        return self._encode(x)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        self.eval()
+        return self.decoder(z)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        return self.decode(self._randn(n, self.arch.z_dim, 1, 1, like=self.decoder.pixel_bias))
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """Named encoder feature sets for the SVM protocol ('code', 'paper'); eval mode, no sampling [code]."""
+        self.eval()
+        return self.encoder.features(x, name)
+
+    @torch.no_grad()
+    def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The x pathway of D, flattened: the embedding of the reconstruction-error protocol."""
+        self.eval()
+        return self.discriminator.d_x(x).flatten(1)
+
+
+def to_unit(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images to float in [0, 1]; float images pass through."""
+    return images.float().div_(255.0) if images.dtype == torch.uint8 else images
+
+
+def _image_archs(config: ALIConfig) -> dict:
+    return {arch.name: partial(ImageALI, arch, config) for arch in (SVHN, CELEBA)}
+
+
+MODELS.register("ali", ModelEntry("ali", "ALI: encoder and decoder against a discriminator on (x, z)",
+                                  {"toy": ToyALI, **_image_archs(ALIConfig())}))
+MODELS.register("bigan", ModelEntry("bigan", "BiGAN: ALI with a deterministic encoder E(x) = mu(x)",
+                                    _image_archs(ALIConfig(deterministic_encoder=True))))
 MODELS.register("gan_posthoc", ModelEntry(
     "gan_posthoc", "GAN + post-hoc learned inference: GAN generator frozen, encoder and a fresh ALI discriminator "
     "trained on (x, z)", {"toy": ToyPosthocInference}))

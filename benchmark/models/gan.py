@@ -4,7 +4,8 @@ from __future__ import annotations
 import torch
 
 from benchmark.models import ModelEntry
-from benchmark.models._stacked import Player, StackedToyModel, adversarial_losses
+from benchmark.models._game import Player, adversarial_losses
+from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.registry import MODELS
 

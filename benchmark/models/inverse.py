@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 
 from benchmark.models import ModelEntry
-from benchmark.models._stacked import NoiseEncoderModel, Player
+from benchmark.models._game import Player
+from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.registry import MODELS
 
 

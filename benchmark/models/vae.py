@@ -7,7 +7,8 @@ import math
 import torch
 
 from benchmark.models import ModelEntry
-from benchmark.models._stacked import Player, StackedToyModel
+from benchmark.models._game import Player
+from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators

@@ -29,6 +29,23 @@ class Layer:
     bias: bool | None = None  # None: a bias unless BatchNorm follows
 
 
+class SeededDropout(nn.Module):
+    """Dropout that draws its masks from a generator the model owns (set `generator`), so that a checkpoint of the
+    model's generator is enough to resume a run exactly; with no generator it uses torch's global stream."""
+
+    def __init__(self, p: float):
+        super().__init__()
+        self.p = p
+        self.generator: torch.Generator | None = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        keep = torch.empty(x.shape, device=self.generator.device if self.generator else x.device)
+        keep = keep.bernoulli_(1 - self.p, generator=self.generator).to(x.device)
+        return x * keep / (1 - self.p)
+
+
 class ConvStack(nn.Module):
     def __init__(self, in_channels: int, table: tuple[Layer, ...], slope: float):
         super().__init__()
@@ -40,7 +57,7 @@ class ConvStack(nn.Module):
             bias = (not row.bn) if row.bias is None else row.bias
             self.convs.append(conv_cls(channels, row.out, row.kernel, row.stride, bias=bias))
             self.norms.append(nn.BatchNorm2d(row.out, momentum=BN_MOMENTUM, eps=BN_EPS) if row.bn else nn.Identity())
-            self.drops.append(nn.Dropout(row.dropout) if row.dropout else nn.Identity())
+            self.drops.append(SeededDropout(row.dropout) if row.dropout else nn.Identity())
             channels = row.out
         self.act = nn.LeakyReLU(slope)
         self.out_channels = channels
