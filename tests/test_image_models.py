@@ -72,3 +72,11 @@ def test_celeba_ali_takes_a_step():
     batch = torch.randint(0, 256, (1, 4, *CELEBA.image), dtype=torch.uint8)
     losses = model.train_step(batch)
     assert all(torch.isfinite(v).all() for v in losses.values())
+
+
+def test_cifar10_ali_takes_a_step_and_moves_its_maxout_discriminator():
+    model = MODELS.get("ali").archs["cifar10"](seed=6)
+    before = model.discriminator.d_x.convs[1].weight.detach().clone()
+    losses = _fit(model, 2).last_losses
+    assert all(torch.isfinite(torch.tensor(v)).all() for v in losses.values())
+    assert not torch.equal(before, model.discriminator.d_x.convs[1].weight)

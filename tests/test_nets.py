@@ -63,3 +63,32 @@ def test_svhn_biases_sit_where_the_official_code_puts_them():
     assert has_bias(disc.d_x) == [True, False, False, False, False]
     assert has_bias(disc.d_z) == [False, False]
     assert has_bias(disc.d_xz) == [True, True, True]
+
+
+def test_cifar10_maxout_halves_channels_and_the_joint_input_is_512():
+    from benchmark.nets.cifar10 import CIFAR10, cifar10
+
+    disc = JointDiscriminator(CIFAR10)
+    assert disc.d_x.out_channels == 256 and disc.d_z.out_channels == 256
+    assert disc.d_xz.convs[0].in_channels == 512
+    assert _sizes(CIFAR10.d_x, CIFAR10.image) == [28, 13, 10, 4, 1]
+    x = torch.rand(2, 3, 32, 32)
+    mu, _ = Encoder(CIFAR10)(x)
+    assert mu.shape == (2, 64, 1, 1) and disc(x, mu).shape == (2,)
+    assert Encoder(CIFAR10).features(x, "code").shape == (2, 64 + 4096 + 512 + 512)
+    code, every = cifar10("code"), cifar10("every_layer")
+    assert [r.dropout for r in code.d_x] == [0.2, 0.5, 0.0, 0.0, 0.5]
+    assert [r.dropout_before_act for r in code.d_x] == [0.0, 0.0, 0.5, 0.0, 0.0]
+    assert [r.dropout for r in every.d_x] == [0.2, 0.5, 0.5, 0.5, 0.5]
+    with pytest.raises(ValueError, match="valid: code, every_layer"):
+        cifar10("none")
+
+
+def test_maxout_takes_the_max_of_consecutive_channel_pairs():
+    from benchmark.nets.layers import Layer
+
+    stack = ConvStack(4, (Layer(4, 1, bn=False, bias=False, maxout=2),), slope=0.1)
+    with torch.no_grad():
+        stack.convs[0].weight.copy_(torch.eye(4).view(4, 4, 1, 1))
+    x = torch.tensor([1.0, 5.0, -2.0, -3.0]).view(1, 4, 1, 1)
+    assert stack(x).flatten().tolist() == [5.0, -2.0]

@@ -2,7 +2,7 @@
 
 The gmm encoder is the official code's noise-concatenating one.  The "GAN + post-hoc learned inference" variant of
 ALI Figure 7 is the same game with a trained GAN's generator frozen: only the encoder and a fresh discriminator learn.
-On images (the SVHN and CelebA layer tables) the encoder is Gaussian, reparameterised; BiGAN is the same model with
+On images (the SVHN, CIFAR-10 and CelebA networks) the encoder is Gaussian, reparameterised; BiGAN is the same model with
 a deterministic encoder.
 """
 from __future__ import annotations
@@ -19,6 +19,7 @@ from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
 from benchmark.nets.celeba import CELEBA
+from benchmark.nets.cifar10 import CIFAR10
 from benchmark.nets.layers import SeededDropout
 from benchmark.nets.svhn import SVHN
 from benchmark.registry import MODELS
@@ -166,7 +167,7 @@ def to_unit(images: torch.Tensor) -> torch.Tensor:
 
 
 def _image_archs(config: ALIConfig) -> dict:
-    return {arch.name: partial(ImageALI, arch, config) for arch in (SVHN, CELEBA)}
+    return {arch.name: partial(ImageALI, arch, config) for arch in (SVHN, CIFAR10, CELEBA)}
 
 
 MODELS.register("ali", ModelEntry("ali", "ALI: encoder and decoder against a discriminator on (x, z)",

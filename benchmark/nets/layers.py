@@ -27,6 +27,8 @@ class Layer:
     act: bool = True  # LeakyReLU with the stack's slope; False: a linear output
     dropout: float = 0.0  # dropout on this layer's input
     bias: bool | None = None  # None: a bias unless BatchNorm follows
+    maxout: int = 1  # > 1: instead of LeakyReLU, the max over groups of this many consecutive channels
+    dropout_before_act: float = 0.0  # dropout between the convolution and its nonlinearity (CIFAR-10 code)
 
 
 class SeededDropout(nn.Module):
@@ -50,7 +52,8 @@ class ConvStack(nn.Module):
     def __init__(self, in_channels: int, table: tuple[Layer, ...], slope: float):
         super().__init__()
         self.table = table
-        self.convs, self.norms, self.drops = nn.ModuleList(), nn.ModuleList(), nn.ModuleList()
+        self.convs, self.norms = nn.ModuleList(), nn.ModuleList()
+        self.drops, self.mid_drops = nn.ModuleList(), nn.ModuleList()
         channels = in_channels
         for row in table:
             conv_cls = nn.ConvTranspose2d if row.transposed else nn.Conv2d
@@ -58,7 +61,10 @@ class ConvStack(nn.Module):
             self.convs.append(conv_cls(channels, row.out, row.kernel, row.stride, bias=bias))
             self.norms.append(nn.BatchNorm2d(row.out, momentum=BN_MOMENTUM, eps=BN_EPS) if row.bn else nn.Identity())
             self.drops.append(SeededDropout(row.dropout) if row.dropout else nn.Identity())
-            channels = row.out
+            self.mid_drops.append(SeededDropout(row.dropout_before_act) if row.dropout_before_act else nn.Identity())
+            if row.out % row.maxout:
+                raise ValueError(f"{row.out} channels do not split into maxout groups of {row.maxout}")
+            channels = row.out // row.maxout
         self.act = nn.LeakyReLU(slope)
         self.out_channels = channels
         for conv in self.convs:
@@ -69,11 +75,15 @@ class ConvStack(nn.Module):
     def forward(self, x: torch.Tensor, keep: bool = False):
         """The stack's output; with keep=True also (pre-activation outputs, activations) of every layer."""
         pre, post = [], []
-        for row, drop, conv, norm in zip(self.table, self.drops, self.convs, self.norms):
+        for row, drop, conv, norm, mid in zip(self.table, self.drops, self.convs, self.norms, self.mid_drops):
             x = norm(conv(drop(x)))
             if keep:
                 pre.append(x)
-            x = self.act(x) if row.act else x
+            x = mid(x)
+            if row.maxout > 1:
+                x = x.unflatten(1, (-1, row.maxout)).max(dim=2).values
+            elif row.act:
+                x = self.act(x)
             if keep:
                 post.append(x)
         return (x, pre, post) if keep else x
