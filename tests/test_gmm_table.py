@@ -5,7 +5,7 @@ import torch
 
 from benchmark.compare import compare_table
 from benchmark.render import render_all
-from benchmark.results import compare_records, load_record
+from benchmark.results import compare_records
 from benchmark.run import run_table
 from benchmark.tables import RunContext, gmm_modes
 

@@ -14,16 +14,15 @@ import torch
 from torch import nn
 
 from benchmark.models import ModelEntry
-from benchmark.models._game import Player, adversarial_losses, update_players
+from benchmark.models._game import Player, adversarial_losses
+from benchmark.models._image import ImageModel, seeded, to_unit
 from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
 from benchmark.nets.celeba import CELEBA
 from benchmark.nets.cifar10 import CIFAR10
-from benchmark.nets.layers import SeededDropout
 from benchmark.nets.svhn import SVHN
 from benchmark.registry import MODELS
-from benchmark.rng import derive_seed
 
 
 class ToyALI(NoiseEncoderModel):
@@ -63,26 +62,19 @@ class ALIConfig:
     deterministic_encoder: bool = False  # True: BiGAN's E(x) = mu(x)
 
 
-class ImageALI(nn.Module):
+class ImageALI(ImageModel):
     """ALI (or BiGAN) on images: one run, trained by benchmark.train.train like the stacked toy models.
 
-    Batches come as (1, B, C, H, W) uint8 from the loop's batcher; images are used in [0, 1] [code].  The
-    discriminator runs once on the concatenated real and fake pairs [code].
+    Images are used in [0, 1] [code]; the discriminator runs once on the concatenated real and fake pairs [code].
     """
 
-    runs = 1
-
     def __init__(self, arch: ImageArch, config: ALIConfig = ALIConfig(), seed: int = 0):
-        super().__init__()
-        self.arch, self.config = arch, config
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(derive_seed(seed, "init"))
+        super().__init__(arch, seed)
+        self.config = config
+        with seeded(self.init_seed):
             self.encoder, self.decoder = Encoder(arch), Decoder(arch)
             self.discriminator = JointDiscriminator(arch)
-        self.noise = torch.Generator().manual_seed(derive_seed(seed, "noise"))
-        for module in self.modules():
-            if isinstance(module, SeededDropout):
-                module.generator = self.noise
+        self.own_dropout()
         betas = (config.beta1, config.beta2)
         self.optimizers = {
             "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas),
@@ -92,42 +84,23 @@ class ImageALI(nn.Module):
     def generating_params(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters()) + list(self.decoder.parameters())
 
-    def _randn(self, *shape: int, like: torch.Tensor) -> torch.Tensor:
-        return torch.randn(*shape, generator=self.noise).to(like.device)
-
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
         mu, log_sigma = self.encoder(x)
         if self.config.deterministic_encoder:
             return mu
-        return mu + log_sigma.exp() * self._randn(*mu.shape, like=mu)
+        return mu + log_sigma.exp() * self.randn(*mu.shape, like=mu)
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
         x = to_unit(batch[0])
         n = len(x)
         z_hat = self._encode(x)
-        z = self._randn(n, self.arch.z_dim, 1, 1, like=x)
+        z = self.randn(n, self.arch.z_dim, 1, 1, like=x)
         logits = self.discriminator(torch.cat([x, self.decoder(z)]), torch.cat([z_hat, z]))
         d_loss, g_loss = adversarial_losses(logits.view(1, -1), n)
         return {
             "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
             "g_loss": Player(g_loss, self.generating_params(), self.optimizers["generator"]),
         }
-
-    def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        self.train()
-        players = self.players(batch)
-        update_players(list(players.values()))
-        return {name: pl.loss.detach() for name, pl in players.items()}
-
-    def training_state(self) -> dict:
-        return {"model": self.state_dict(), "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
-                "noise": self.noise.get_state()}
-
-    def load_training_state(self, state: dict) -> None:
-        self.load_state_dict(state["model"])
-        for k, o in self.optimizers.items():
-            o.load_state_dict(state["optimizers"][k])
-        self.noise.set_state(state["noise"])
 
     @torch.no_grad()
     def encode(self, x: torch.Tensor) -> torch.Tensor:
@@ -136,17 +109,8 @@ class ImageALI(nn.Module):
         return self._encode(x)
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        self.eval()
-        return self.decoder(z)
-
-    @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         return self.decode(self.encode(x))
-
-    @torch.no_grad()
-    def sample(self, n: int) -> torch.Tensor:
-        return self.decode(self._randn(n, self.arch.z_dim, 1, 1, like=self.decoder.pixel_bias))
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
@@ -159,11 +123,6 @@ class ImageALI(nn.Module):
         """The x pathway of D, flattened: the embedding of the reconstruction-error protocol."""
         self.eval()
         return self.discriminator.d_x(x).flatten(1)
-
-
-def to_unit(images: torch.Tensor) -> torch.Tensor:
-    """uint8 images to float in [0, 1]; float images pass through."""
-    return images.float().div_(255.0) if images.dtype == torch.uint8 else images
 
 
 def _image_archs(config: ALIConfig) -> dict:

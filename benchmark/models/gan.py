@@ -1,12 +1,20 @@
 """GAN: the generator is the decoder p(x|z); the discriminator sees x alone."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
+
 import torch
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses
+from benchmark.models._image import ImageModel, seeded, to_unit
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
+from benchmark.nets.ali_image import Decoder, ImageArch, XDiscriminator
+from benchmark.nets.celeba import CELEBA
+from benchmark.nets.cifar10 import CIFAR10
+from benchmark.nets.svhn import SVHN
 from benchmark.registry import MODELS
 
 
@@ -28,4 +36,45 @@ class ToyGAN(StackedToyModel):
         }
 
 
-MODELS.register("gan", ModelEntry("gan", "GAN: generator p(x|z) and a discriminator on x", {"toy": ToyGAN}))
+@dataclass(frozen=True)
+class GANConfig:
+    """Adam as for the image ALI of the official code [ours for the GAN, which the ALI code does not train]."""
+
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+class ImageGAN(ImageModel):
+    """The ALI appendix generator against the D(x) pathway; no encoder."""
+
+    def __init__(self, arch: ImageArch, config: GANConfig = GANConfig(), seed: int = 0):
+        super().__init__(arch, seed)
+        self.config = config
+        with seeded(self.init_seed):
+            self.decoder, self.discriminator = Decoder(arch), XDiscriminator(arch)
+        self.own_dropout()
+        betas = (config.beta1, config.beta2)
+        self.optimizers = {
+            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas),
+            "generator": torch.optim.Adam(self.decoder.parameters(), lr=config.lr, betas=betas),
+        }
+
+    def players(self, batch: torch.Tensor) -> dict[str, Player]:
+        x = to_unit(batch[0])
+        fake = self.decoder(self.randn(len(x), self.arch.z_dim, 1, 1, like=x))
+        d_loss, g_loss = adversarial_losses(self.discriminator(torch.cat([x, fake])).view(1, -1), len(x))
+        return {
+            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
+            "g_loss": Player(g_loss, list(self.decoder.parameters()), self.optimizers["generator"]),
+        }
+
+    @torch.no_grad()
+    def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The D(x) pathway's output, flattened (the DCGAN + L2-SVM row's features)."""
+        self.eval()
+        return self.discriminator.d_x(x).flatten(1)
+
+
+MODELS.register("gan", ModelEntry("gan", "GAN: generator p(x|z) and a discriminator on x", {
+    "toy": ToyGAN, **{arch.name: partial(ImageGAN, arch) for arch in (SVHN, CIFAR10, CELEBA)}}))

@@ -1,15 +1,24 @@
-"""VAE with the gmm encoder/decoder sizes: Gaussian q(z|x) = N(mu(x), sigma(x)^2), Gaussian p(x|z) with a fixed
-observation std (a named option), standard normal prior."""
+"""VAE: Gaussian q(z|x) = N(mu(x), sigma(x)^2), standard normal prior.  On the gmm, the gmm encoder/decoder sizes
+and a Gaussian p(x|z) with a fixed observation std (a named option); on images, the ALI encoder and decoder and a
+Bernoulli p(x|z) on pixels in [0, 1] (the decoder's sigmoid output is its mean) [ours]."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from functools import partial
 
 import torch
+from torch import nn
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player
+from benchmark.models._image import ImageModel, seeded, to_unit
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
+from benchmark.nets.ali_image import Decoder, Encoder, ImageArch
+from benchmark.nets.celeba import CELEBA
+from benchmark.nets.cifar10 import CIFAR10
+from benchmark.nets.svhn import SVHN
 from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators
 
@@ -31,8 +40,7 @@ class ToyVAE(StackedToyModel):
         z, mu, log_sigma = self._posterior(batch, self.noise)
         nll = (batch - self.decoder(z)).square().sum(-1) / (2 * self.obs_std**2)
         nll = nll + batch.shape[-1] * math.log(math.sqrt(2 * math.pi) * self.obs_std)
-        kl = 0.5 * (mu.square() + (2 * log_sigma).exp() - 1 - 2 * log_sigma).sum(-1)
-        loss = (nll + kl).mean(1)
+        loss = (nll + gaussian_kl(mu.flatten(0, 1), log_sigma.flatten(0, 1)).view(nll.shape)).mean(1)
         return {"neg_elbo": Player(loss, list(self.parameters()), self.optimizers["vae"])}
 
     @torch.no_grad()
@@ -42,4 +50,56 @@ class ToyVAE(StackedToyModel):
         return self._posterior(x, gens)[0]
 
 
-MODELS.register("vae", ModelEntry("vae", "VAE: Gaussian encoder and decoder of the same sizes", {"toy": ToyVAE}))
+def gaussian_kl(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, sigma^2) || N(0, I)) summed over all but the first dimension."""
+    return 0.5 * (mu.square() + (2 * log_sigma).exp() - 1 - 2 * log_sigma).flatten(1).sum(1)
+
+
+@dataclass(frozen=True)
+class VAEConfig:
+    """Adam as for the image ALI [ours: the papers give no VAE optimiser for these networks]."""
+
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+
+class ImageVAE(ImageModel):
+    def __init__(self, arch: ImageArch, config: VAEConfig = VAEConfig(), seed: int = 0):
+        super().__init__(arch, seed)
+        self.config = config
+        with seeded(self.init_seed):
+            self.encoder, self.decoder = Encoder(arch), Decoder(arch)
+        self.own_dropout()
+        self.optimizers = {"vae": torch.optim.Adam(self.parameters(), lr=config.lr,
+                                                   betas=(config.beta1, config.beta2))}
+
+    def _posterior(self, x: torch.Tensor):
+        mu, log_sigma = self.encoder(x)
+        return mu + log_sigma.exp() * self.randn(*mu.shape, like=mu), mu, log_sigma
+
+    def players(self, batch: torch.Tensor) -> dict[str, Player]:
+        x = to_unit(batch[0])
+        z, mu, log_sigma = self._posterior(x)
+        nll = nn.functional.binary_cross_entropy_with_logits(self.decoder.logits(z), x, reduction="none")
+        loss = (nll.flatten(1).sum(1) + gaussian_kl(mu, log_sigma)).mean().view(1)
+        return {"neg_elbo": Player(loss, list(self.parameters()), self.optimizers["vae"])}
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """A draw from q(z|x), as ALI's encoder gives one."""
+        self.eval()
+        return self._posterior(x)[0]
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        self.eval()
+        return self.encoder.features(x, name)
+
+
+MODELS.register("vae", ModelEntry("vae", "VAE: Gaussian encoder and decoder of the same sizes", {
+    "toy": ToyVAE, **{arch.name: partial(ImageVAE, arch) for arch in (SVHN, CIFAR10, CELEBA)}}))

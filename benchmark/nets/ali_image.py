@@ -65,8 +65,11 @@ class Decoder(nn.Module):
         """Start the output at the mean training image: bias = logit(mean pixel value)."""
         self.pixel_bias.copy_(torch.logit(mean_image.clamp(1e-3, 1 - 1e-3)))
 
+    def logits(self, z: torch.Tensor) -> torch.Tensor:
+        return self.stack(z) + self.pixel_bias
+
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.stack(z) + self.pixel_bias)
+        return torch.sigmoid(self.logits(z))
 
 
 class JointDiscriminator(nn.Module):
@@ -80,3 +83,17 @@ class JointDiscriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return self.d_xz(torch.cat([self.d_x(x), self.d_z(z)], dim=1)).flatten()
+
+
+class XDiscriminator(nn.Module):
+    """A GAN's discriminator: the D(x) pathway and a 1x1 convolution to the logit (with the joint head's dropout)
+    [ours: the ALI appendix gives no GAN discriminator; this is its D(x) with the smallest head]."""
+
+    def __init__(self, arch: ImageArch):
+        super().__init__()
+        self.d_x = ConvStack(arch.image[0], arch.d_x, arch.slope)
+        head = Layer(1, 1, bn=False, act=False, dropout=arch.d_xz[-1].dropout)
+        self.head = ConvStack(self.d_x.out_channels, (head,), arch.slope)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.head(self.d_x(x)).flatten()
