@@ -3,6 +3,7 @@ state the loop checkpoints, and the decoder-side interface (decode, sample)."""
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -24,6 +25,19 @@ def seeded(seed: int):
 def to_unit(images: torch.Tensor) -> torch.Tensor:
     """uint8 images to float in [0, 1] (the papers' input range); float images pass through."""
     return images.float().div_(255.0) if images.dtype == torch.uint8 else images
+
+
+@dataclass(frozen=True)
+class AdamConfig:
+    """The optimiser of the official image ALI: Adam lr 1e-4, betas (0.5, 0.999) (the tables' "beta2 = 1e-3" is the
+    old Blocks convention for 0.999, not a PyTorch beta2).  Families without an official optimiser use it too."""
+
+    lr: float = 1e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+
+    def adam(self, params) -> torch.optim.Adam:
+        return torch.optim.Adam(params, lr=self.lr, betas=(self.beta1, self.beta2))
 
 
 class ImageModel(nn.Module):
@@ -75,3 +89,26 @@ class ImageModel(nn.Module):
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
         return self.decode(self.randn(n, self.arch.z_dim, 1, 1, like=self.decoder.pixel_bias))
+
+
+class ImageAutoencoder(ImageModel):
+    """An image model with an encoder: subclasses define `_encode(x)` (a code per image, in train or eval mode)."""
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Codes (N, z_dim, 1, 1) of images in [0, 1], in eval mode."""
+        self.eval()
+        return self._encode(x)
+
+    @torch.no_grad()
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode(self.encode(x))
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
+        """Named encoder feature sets for the SVM protocol ('code', 'paper'); eval mode, no sampling [code]."""
+        self.eval()
+        return self.encoder.features(x, name)

@@ -15,7 +15,7 @@ from torch import nn
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import ImageModel, seeded, to_unit
+from benchmark.models._image import AdamConfig, ImageAutoencoder, seeded, to_unit
 from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
@@ -52,17 +52,11 @@ class ToyPosthocInference(ToyALI):
 
 
 @dataclass(frozen=True)
-class ALIConfig:
-    """The image ALI of the official code: Adam lr 1e-4, betas (0.5, 0.999) (the tables' "beta2 = 1e-3" is the old
-    Blocks convention for 0.999, not a PyTorch beta2)."""
-
-    lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+class ALIConfig(AdamConfig):
     deterministic_encoder: bool = False  # True: BiGAN's E(x) = mu(x)
 
 
-class ImageALI(ImageModel):
+class ImageALI(ImageAutoencoder):
     """ALI (or BiGAN) on images: one run, trained by benchmark.train.train like the stacked toy models.
 
     Images are used in [0, 1] [code]; the discriminator runs once on the concatenated real and fake pairs [code].
@@ -75,16 +69,14 @@ class ImageALI(ImageModel):
             self.encoder, self.decoder = Encoder(arch), Decoder(arch)
             self.discriminator = JointDiscriminator(arch)
         self.own_dropout()
-        betas = (config.beta1, config.beta2)
-        self.optimizers = {
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas),
-            "generator": torch.optim.Adam(self.generating_params(), lr=config.lr, betas=betas),
-        }
+        self.optimizers = {"discriminator": config.adam(self.discriminator.parameters()),
+                           "generator": config.adam(self.generating_params())}
 
     def generating_params(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters()) + list(self.decoder.parameters())
 
     def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """A draw of q(z|x); its mean for BiGAN."""
         mu, log_sigma = self.encoder(x)
         if self.config.deterministic_encoder:
             return mu
@@ -101,22 +93,6 @@ class ImageALI(ImageModel):
             "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
             "g_loss": Player(g_loss, self.generating_params(), self.optimizers["generator"]),
         }
-
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """A code for each image in [0, 1] (a draw of q(z|x); its mean for BiGAN), (N, z_dim, 1, 1)."""
-        self.eval()
-        return self._encode(x)
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    @torch.no_grad()
-    def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """Named encoder feature sets for the SVM protocol ('code', 'paper'); eval mode, no sampling [code]."""
-        self.eval()
-        return self.encoder.features(x, name)
 
     @torch.no_grad()
     def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:

@@ -8,7 +8,7 @@ import torch
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import ImageModel, seeded, to_unit
+from benchmark.models._image import AdamConfig, ImageModel, seeded, to_unit
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, ImageArch, XDiscriminator
@@ -37,12 +37,8 @@ class ToyGAN(StackedToyModel):
 
 
 @dataclass(frozen=True)
-class GANConfig:
-    """Adam as for the image ALI of the official code [ours for the GAN, which the ALI code does not train]."""
-
-    lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+class GANConfig(AdamConfig):
+    """The image ALI's Adam [ours for the GAN, which the ALI code does not train]."""
 
 
 class ImageGAN(ImageModel):
@@ -54,11 +50,8 @@ class ImageGAN(ImageModel):
         with seeded(self.init_seed):
             self.decoder, self.discriminator = Decoder(arch), XDiscriminator(arch)
         self.own_dropout()
-        betas = (config.beta1, config.beta2)
-        self.optimizers = {
-            "discriminator": torch.optim.Adam(self.discriminator.parameters(), lr=config.lr, betas=betas),
-            "generator": torch.optim.Adam(self.decoder.parameters(), lr=config.lr, betas=betas),
-        }
+        self.optimizers = {"discriminator": config.adam(self.discriminator.parameters()),
+                           "generator": config.adam(self.decoder.parameters())}
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
         x = to_unit(batch[0])

@@ -12,7 +12,7 @@ from torch import nn
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player
-from benchmark.models._image import ImageModel, seeded, to_unit
+from benchmark.models._image import AdamConfig, ImageAutoencoder, seeded, to_unit
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch
@@ -56,27 +56,26 @@ def gaussian_kl(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
 
 
 @dataclass(frozen=True)
-class VAEConfig:
-    """Adam as for the image ALI [ours: the papers give no VAE optimiser for these networks]."""
-
-    lr: float = 1e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+class VAEConfig(AdamConfig):
+    """The image ALI's Adam [ours: the papers give no VAE optimiser for these networks]."""
 
 
-class ImageVAE(ImageModel):
+class ImageVAE(ImageAutoencoder):
     def __init__(self, arch: ImageArch, config: VAEConfig = VAEConfig(), seed: int = 0):
         super().__init__(arch, seed)
         self.config = config
         with seeded(self.init_seed):
             self.encoder, self.decoder = Encoder(arch), Decoder(arch)
         self.own_dropout()
-        self.optimizers = {"vae": torch.optim.Adam(self.parameters(), lr=config.lr,
-                                                   betas=(config.beta1, config.beta2))}
+        self.optimizers = {"vae": config.adam(self.parameters())}
 
     def _posterior(self, x: torch.Tensor):
         mu, log_sigma = self.encoder(x)
         return mu + log_sigma.exp() * self.randn(*mu.shape, like=mu), mu, log_sigma
+
+    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+        """A draw from q(z|x), as ALI's encoder gives one."""
+        return self._posterior(x)[0]
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
         x = to_unit(batch[0])
@@ -84,21 +83,6 @@ class ImageVAE(ImageModel):
         nll = nn.functional.binary_cross_entropy_with_logits(self.decoder.logits(z), x, reduction="none")
         loss = (nll.flatten(1).sum(1) + gaussian_kl(mu, log_sigma)).mean().view(1)
         return {"neg_elbo": Player(loss, list(self.parameters()), self.optimizers["vae"])}
-
-    @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """A draw from q(z|x), as ALI's encoder gives one."""
-        self.eval()
-        return self._posterior(x)[0]
-
-    @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
-
-    @torch.no_grad()
-    def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        self.eval()
-        return self.encoder.features(x, name)
 
 
 MODELS.register("vae", ModelEntry("vae", "VAE: Gaussian encoder and decoder of the same sizes", {
