@@ -134,6 +134,8 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
         f"{r.label}: {r.paper.source} ({r.paper.error_bar})" for r in spec.rows if r.paper) + ".")
     lines.append(f"Ours: mean ± std over runs (std with ddof {STD_DDOF}), min, max and n over finished runs; "
                  "a failed (diverged) run is counted in n as failed and kept below.")
+    if spec.scale_note:
+        lines.append(f"Scale of this profile: {spec.scale_note(record['config'])}")
     unavailable = {r.label: record["summary"][r.key]["unavailable"] for r in spec.rows
                    if record["summary"].get(r.key, {}).get("unavailable")}
     lines += [f"Data unavailable for {label}: {reason}" for label, reason in unavailable.items()]

@@ -62,6 +62,7 @@ class TableSpec:
     datasets: Callable  # config -> dict of provenance records
     hparam_columns: tuple[str, ...] = ()
     stand_ins: tuple[str, ...] = ()  # stand-in splits the spec allows (e.g. SVHN train split in two), printed
+    scale_note: Callable | None = None  # stored config -> how this profile's sizes compare with the paper's
     figures: Callable | None = None  # (record, out_dir) -> list of written paths
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
 

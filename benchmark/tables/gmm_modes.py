@@ -327,6 +327,12 @@ def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
     _run_variants(cfg, data, ctx, store)
 
 
+def scale_note(config: dict) -> str:
+    paper = GMMModesConfig()
+    return (f"{config['steps']:,} updates per run ({100 * config["steps"] / paper.steps:.2g} % of the paper's "
+            f"{paper.steps:,}), {config['n_train']:,} training samples, variants {config['variant_steps']:,} updates.")
+
+
 def _figures(record: dict, out_dir: Path) -> list[Path]:
     from benchmark.figures import gmm_figure7
 
@@ -348,4 +354,5 @@ TABLES.register(NAME, TableSpec(
     datasets=datasets,
     hparam_columns=("lr", "beta1", "init_std"),
     figures=_figures,
+    scale_note=scale_note,
 ))
