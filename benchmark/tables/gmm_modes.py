@@ -329,7 +329,7 @@ def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
 
 def scale_note(config: dict) -> str:
     paper = GMMModesConfig()
-    return (f"{config['steps']:,} updates per run ({100 * config["steps"] / paper.steps:.2g} % of the paper's "
+    return (f"{config['steps']:,} updates per run ({100 * config['steps'] / paper.steps:.2g} % of the paper's "
             f"{paper.steps:,}), {config['n_train']:,} training samples, variants {config['variant_steps']:,} updates.")
 
 
