@@ -7,6 +7,7 @@ from benchmark.nets.svhn import SVHN
 from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators
 from benchmark.train import StackedBatcher, train
+from gradient_check import assert_each_player_gets_only_its_own_gradient
 
 DATA = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 
@@ -29,24 +30,10 @@ def test_image_families_train_with_finite_losses_and_every_player_moves(family):
             assert not torch.equal(before, now), name
 
 
-def test_each_player_gets_only_its_own_gradient(monkeypatch):
-    model = ImageALI(SVHN, seed=2)
-    batch = DATA[:8][None]
-    state = model.noise.get_state()
-    players = model.players(batch)
-    d, g = players["d_loss"], players["g_loss"]
-    want_d = torch.autograd.grad(d.loss.sum(), d.params, retain_graph=True)
-    want_g = torch.autograd.grad(g.loss.sum(), g.params, retain_graph=True)
-    seen = {}
-    for name, opt in model.optimizers.items():
-        monkeypatch.setattr(opt, "step", lambda opt=opt, name=name: seen.__setitem__(
-            name, [p.grad.clone() for grp in opt.param_groups for p in grp["params"]]))
-    model.noise.set_state(state)
-    model.train_step(batch)
-    for got, want in zip(seen["discriminator"], want_d):
-        torch.testing.assert_close(got, want)
-    for got, want in zip(seen["generator"], want_g):
-        torch.testing.assert_close(got, want)
+@pytest.mark.parametrize("family", ["ali", "gan"])
+def test_each_player_gets_only_its_own_gradient(family, monkeypatch):
+    model = MODELS.get(family).archs["svhn"](seed=2)
+    assert_each_player_gets_only_its_own_gradient(model, DATA[:8][None], monkeypatch)
 
 
 def test_resume_gives_identical_parameters(tmp_path):
