@@ -1,9 +1,11 @@
-"""What every image model shares: one run, a random stream of its own (noise and dropout masks), the training
-state the loop checkpoints, and the decoder-side interface (decode, sample)."""
+"""What every image model shares: one run, a random stream of its own (noise and dropout masks), the runtime (device,
+bf16, channels_last, compile), the training state the loop checkpoints, and the interface every protocol uses:
+`encode` (mean and a sample), `decode`, `reconstruct`, `sample`, `features(name)`, `discriminator_features`."""
 from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 from torch import nn
@@ -12,6 +14,7 @@ from benchmark.models._game import Player, update_players
 from benchmark.nets.ali_image import ImageArch
 from benchmark.nets.layers import SeededDropout
 from benchmark.rng import derive_seed
+from benchmark.runtime import Runtime
 
 
 @contextmanager
@@ -40,26 +43,49 @@ class AdamConfig:
         return torch.optim.Adam(params, lr=self.lr, betas=(self.beta1, self.beta2))
 
 
+class Encoding(NamedTuple):
+    """A code per image: the posterior mean (the deterministic path) and one draw of q(z|x)."""
+
+    mean: torch.Tensor
+    sample: torch.Tensor
+
+
 class ImageModel(nn.Module):
     """Base of the image families.  Subclasses build their networks inside `with seeded(self.init_seed):`, then
-    call `self.own_dropout()`, and define `players(batch)`."""
+    call `self.finish()` (before making their optimisers), and define `players(batch)`."""
 
     runs = 1
 
-    def __init__(self, arch: ImageArch, seed: int):
+    def __init__(self, arch: ImageArch, seed: int, runtime: Runtime = Runtime()):
         super().__init__()
-        self.arch, self.seed = arch, seed
+        self.arch, self.seed, self.runtime = arch, seed, runtime
         self.init_seed = derive_seed(seed, "init")
-        self.noise = torch.Generator().manual_seed(derive_seed(seed, "noise"))
+        self.noise = torch.Generator()
         self.optimizers: dict[str, torch.optim.Optimizer] = {}
 
-    def own_dropout(self) -> None:
+    def finish(self) -> None:
+        """Move the networks to the runtime's device and memory format, seed the model's random stream there (noise
+        and every dropout mask), and compile the networks if asked."""
+        self.to(self.runtime.device, memory_format=self.runtime.memory_format())
+        self.noise = torch.Generator(device=self.runtime.device).manual_seed(derive_seed(self.seed, "noise"))
         for module in self.modules():
             if isinstance(module, SeededDropout):
                 module.generator = self.noise
+        if self.runtime.compile:
+            for network in self.children():
+                network.compile()
 
-    def randn(self, *shape: int, like: torch.Tensor) -> torch.Tensor:
-        return torch.randn(*shape, generator=self.noise).to(like.device)
+    def randn(self, *shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=self.noise, device=self.noise.device)
+
+    def sample_like(self, mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
+        """A reparameterised draw of N(mu, sigma^2)."""
+        return mu + log_sigma.exp() * self.randn(*mu.shape).to(mu.dtype)
+
+    def images(self, batch: torch.Tensor) -> torch.Tensor:
+        """The run's images of a (1, B, C, H, W) batch, in [0, 1], on the device in the runtime's memory format."""
+        x = to_unit(batch[0].to(self.runtime.device, non_blocking=True))
+        return x.contiguous(memory_format=self.runtime.memory_format())
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
         raise NotImplementedError
@@ -67,9 +93,10 @@ class ImageModel(nn.Module):
     def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         """One update from a (1, B, C, H, W) batch; losses of shape (1,)."""
         self.train()
-        players = self.players(batch)
+        with self.runtime.autocast():
+            players = self.players(batch)
         update_players(list(players.values()))
-        return {name: pl.loss.detach() for name, pl in players.items()}
+        return {name: pl.loss.detach().float() for name, pl in players.items()}
 
     def training_state(self) -> dict:
         return {"model": self.state_dict(), "optimizers": {k: o.state_dict() for k, o in self.optimizers.items()},
@@ -88,24 +115,29 @@ class ImageModel(nn.Module):
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
-        return self.decode(self.randn(n, self.arch.z_dim, 1, 1, like=self.decoder.pixel_bias))
+        return self.decode(self.randn(n, self.arch.z_dim, 1, 1))
 
 
 class ImageAutoencoder(ImageModel):
-    """An image model with an encoder: subclasses define `_encode(x)` (a code per image, in train or eval mode)."""
+    """An image model with an encoder: subclasses define `_encode(x) -> Encoding` (in train or eval mode)."""
 
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
+    levels: tuple[int, ...] = (1,)  # the latent levels a reconstruction can go through (HALI has two)
+
+    def _encode(self, x: torch.Tensor) -> Encoding:
         raise NotImplementedError
 
     @torch.no_grad()
-    def encode(self, x: torch.Tensor) -> torch.Tensor:
-        """Codes (N, z_dim, 1, 1) of images in [0, 1], in eval mode."""
+    def encode(self, x: torch.Tensor) -> Encoding:
+        """Codes (N, z_dim, 1, 1) of images in [0, 1], in eval mode: the mean and one draw."""
         self.eval()
         return self._encode(x)
 
     @torch.no_grad()
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decode(self.encode(x))
+    def reconstruct(self, x: torch.Tensor, level: int = 1) -> torch.Tensor:
+        """decode(a draw of q(z|x)), as the papers show reconstructions."""
+        if level not in self.levels:
+            raise ValueError(f"{type(self).__name__} reconstructs through levels {self.levels}, not {level}")
+        return self.decode(self.encode(x).sample)
 
     @torch.no_grad()
     def features(self, x: torch.Tensor, name: str) -> torch.Tensor:

@@ -15,14 +15,13 @@ from torch import nn
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import AdamConfig, ImageAutoencoder, seeded, to_unit
+from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, seeded
 from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
-from benchmark.nets.celeba import CELEBA
-from benchmark.nets.cifar10 import CIFAR10
-from benchmark.nets.svhn import SVHN
+from benchmark.nets.image_archs import IMAGE_ARCHS
 from benchmark.registry import MODELS
+from benchmark.runtime import Runtime
 
 
 class ToyALI(NoiseEncoderModel):
@@ -62,31 +61,31 @@ class ImageALI(ImageAutoencoder):
     Images are used in [0, 1] [code]; the discriminator runs once on the concatenated real and fake pairs [code].
     """
 
-    def __init__(self, arch: ImageArch, config: ALIConfig = ALIConfig(), seed: int = 0):
-        super().__init__(arch, seed)
+    def __init__(self, arch: ImageArch, config: ALIConfig = ALIConfig(), seed: int = 0, runtime: Runtime = Runtime()):
+        super().__init__(arch, seed, runtime)
         self.config = config
         with seeded(self.init_seed):
             self.encoder, self.decoder = Encoder(arch), Decoder(arch)
             self.discriminator = JointDiscriminator(arch)
-        self.own_dropout()
+        self.finish()
         self.optimizers = {"discriminator": config.adam(self.discriminator.parameters()),
                            "generator": config.adam(self.generating_params())}
 
     def generating_params(self) -> list[nn.Parameter]:
         return list(self.encoder.parameters()) + list(self.decoder.parameters())
 
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        """A draw of q(z|x); its mean for BiGAN."""
+    def _encode(self, x: torch.Tensor) -> Encoding:
+        """The mean of q(z|x) and a draw of it (the mean again for BiGAN)."""
         mu, log_sigma = self.encoder(x)
         if self.config.deterministic_encoder:
-            return mu
-        return mu + log_sigma.exp() * self.randn(*mu.shape, like=mu)
+            return Encoding(mu, mu)
+        return Encoding(mu, self.sample_like(mu, log_sigma))
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
-        x = to_unit(batch[0])
+        x = self.images(batch)
         n = len(x)
-        z_hat = self._encode(x)
-        z = self.randn(n, self.arch.z_dim, 1, 1, like=x)
+        z_hat = self._encode(x).sample
+        z = self.randn(n, self.arch.z_dim, 1, 1).to(z_hat.dtype)
         logits = self.discriminator(torch.cat([x, self.decoder(z)]), torch.cat([z_hat, z]))
         d_loss, g_loss = adversarial_losses(logits.view(1, -1), n)
         return {
@@ -102,7 +101,7 @@ class ImageALI(ImageAutoencoder):
 
 
 def _image_archs(config: ALIConfig) -> dict:
-    return {arch.name: partial(ImageALI, arch, config) for arch in (SVHN, CIFAR10, CELEBA)}
+    return {arch.name: partial(ImageALI, arch, config) for arch in IMAGE_ARCHS}
 
 
 MODELS.register("ali", ModelEntry("ali", "ALI: encoder and decoder against a discriminator on (x, z)",

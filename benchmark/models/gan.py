@@ -8,14 +8,13 @@ import torch
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import AdamConfig, ImageModel, seeded, to_unit
+from benchmark.models._image import AdamConfig, ImageModel, seeded
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, ImageArch, XDiscriminator
-from benchmark.nets.celeba import CELEBA
-from benchmark.nets.cifar10 import CIFAR10
-from benchmark.nets.svhn import SVHN
+from benchmark.nets.image_archs import IMAGE_ARCHS
 from benchmark.registry import MODELS
+from benchmark.runtime import Runtime
 
 
 class ToyGAN(StackedToyModel):
@@ -44,18 +43,18 @@ class GANConfig(AdamConfig):
 class ImageGAN(ImageModel):
     """The ALI appendix generator against the D(x) pathway; no encoder."""
 
-    def __init__(self, arch: ImageArch, config: GANConfig = GANConfig(), seed: int = 0):
-        super().__init__(arch, seed)
+    def __init__(self, arch: ImageArch, config: GANConfig = GANConfig(), seed: int = 0, runtime: Runtime = Runtime()):
+        super().__init__(arch, seed, runtime)
         self.config = config
         with seeded(self.init_seed):
             self.decoder, self.discriminator = Decoder(arch), XDiscriminator(arch)
-        self.own_dropout()
+        self.finish()
         self.optimizers = {"discriminator": config.adam(self.discriminator.parameters()),
                            "generator": config.adam(self.decoder.parameters())}
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
-        x = to_unit(batch[0])
-        fake = self.decoder(self.randn(len(x), self.arch.z_dim, 1, 1, like=x))
+        x = self.images(batch)
+        fake = self.decoder(self.randn(len(x), self.arch.z_dim, 1, 1)).to(x.dtype)
         d_loss, g_loss = adversarial_losses(self.discriminator(torch.cat([x, fake])).view(1, -1), len(x))
         return {
             "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
@@ -70,4 +69,4 @@ class ImageGAN(ImageModel):
 
 
 MODELS.register("gan", ModelEntry("gan", "GAN: generator p(x|z) and a discriminator on x", {
-    "toy": ToyGAN, **{arch.name: partial(ImageGAN, arch) for arch in (SVHN, CIFAR10, CELEBA)}}))
+    "toy": ToyGAN, **{arch.name: partial(ImageGAN, arch) for arch in IMAGE_ARCHS}}))

@@ -12,15 +12,14 @@ from torch import nn
 
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player
-from benchmark.models._image import AdamConfig, ImageAutoencoder, seeded, to_unit
+from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, seeded
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch
-from benchmark.nets.celeba import CELEBA
-from benchmark.nets.cifar10 import CIFAR10
-from benchmark.nets.svhn import SVHN
+from benchmark.nets.image_archs import IMAGE_ARCHS
 from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators
+from benchmark.runtime import Runtime
 
 
 class ToyVAE(StackedToyModel):
@@ -51,7 +50,8 @@ class ToyVAE(StackedToyModel):
 
 
 def gaussian_kl(mu: torch.Tensor, log_sigma: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma^2) || N(0, I)) summed over all but the first dimension."""
+    """KL(N(mu, sigma^2) || N(0, I)) summed over all but the first dimension (in float32)."""
+    mu, log_sigma = mu.float(), log_sigma.float()
     return 0.5 * (mu.square() + (2 * log_sigma).exp() - 1 - 2 * log_sigma).flatten(1).sum(1)
 
 
@@ -61,29 +61,29 @@ class VAEConfig(AdamConfig):
 
 
 class ImageVAE(ImageAutoencoder):
-    def __init__(self, arch: ImageArch, config: VAEConfig = VAEConfig(), seed: int = 0):
-        super().__init__(arch, seed)
+    def __init__(self, arch: ImageArch, config: VAEConfig = VAEConfig(), seed: int = 0, runtime: Runtime = Runtime()):
+        super().__init__(arch, seed, runtime)
         self.config = config
         with seeded(self.init_seed):
             self.encoder, self.decoder = Encoder(arch), Decoder(arch)
-        self.own_dropout()
+        self.finish()
         self.optimizers = {"vae": config.adam(self.parameters())}
 
     def _posterior(self, x: torch.Tensor):
         mu, log_sigma = self.encoder(x)
-        return mu + log_sigma.exp() * self.randn(*mu.shape, like=mu), mu, log_sigma
+        return self.sample_like(mu, log_sigma), mu, log_sigma
 
-    def _encode(self, x: torch.Tensor) -> torch.Tensor:
-        """A draw from q(z|x), as ALI's encoder gives one."""
-        return self._posterior(x)[0]
+    def _encode(self, x: torch.Tensor) -> Encoding:
+        z, mu, _ = self._posterior(x)
+        return Encoding(mu, z)
 
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
-        x = to_unit(batch[0])
+        x = self.images(batch)
         z, mu, log_sigma = self._posterior(x)
-        nll = nn.functional.binary_cross_entropy_with_logits(self.decoder.logits(z), x, reduction="none")
+        nll = nn.functional.binary_cross_entropy_with_logits(self.decoder.logits(z).float(), x, reduction="none")
         loss = (nll.flatten(1).sum(1) + gaussian_kl(mu, log_sigma)).mean().view(1)
         return {"neg_elbo": Player(loss, list(self.parameters()), self.optimizers["vae"])}
 
 
 MODELS.register("vae", ModelEntry("vae", "VAE: Gaussian encoder and decoder of the same sizes", {
-    "toy": ToyVAE, **{arch.name: partial(ImageVAE, arch) for arch in (SVHN, CIFAR10, CELEBA)}}))
+    "toy": ToyVAE, **{arch.name: partial(ImageVAE, arch) for arch in IMAGE_ARCHS}}))

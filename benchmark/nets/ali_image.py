@@ -37,27 +37,33 @@ class Encoder(nn.Module):
         return self.stack(x).chunk(2, dim=1)
 
     def features(self, x: torch.Tensor, name: str) -> torch.Tensor:
-        """(N, D) features [code]: 'code' = mu and the BatchNorm outputs (before LeakyReLU) of the last three hidden
-        convolutions, flattened (5,376 dims on SVHN); 'paper' = mu and every hidden activation max-pooled to at most
-        4x4 (8,960 dims on SVHN, the number the paper prints) [ours: activations after LeakyReLU]."""
-        if name not in self.FEATURE_SETS:
-            raise ValueError(f"unknown feature set {name!r}; valid: {', '.join(self.FEATURE_SETS)}")
+        """(N, D) features of the SVM protocol (see `named_features`); 5,376 ('code') and 8,960 ('paper') dims on
+        SVHN."""
         out, pre, post = self.stack(x, keep=True)
-        mu = out.chunk(2, dim=1)[0].flatten(1)
-        if name == "code":
-            parts = pre[-4:-1]
-        else:
-            parts = [nn.functional.adaptive_max_pool2d(h, (min(4, h.shape[2]), min(4, h.shape[3])))
-                     for h in post[:-1]]
-        return torch.cat([mu] + [p.flatten(1) for p in parts], dim=1)
+        return named_features(name, out.chunk(2, dim=1)[0], pre[:-1], post[:-1])
+
+
+def named_features(name: str, mu: torch.Tensor, hidden_pre: list, hidden_post: list) -> torch.Tensor:
+    """The named encoder feature sets [code]: 'code' = mu and the BatchNorm outputs (before LeakyReLU) of the last
+    three hidden convolutions, flattened; 'paper' = mu and every hidden activation max-pooled to at most 4x4 (the
+    8,960 dims the paper prints for SVHN) [ours: activations after LeakyReLU].  `hidden_*` list the encoder's hidden
+    layers in order, without its linear output layer."""
+    if name not in Encoder.FEATURE_SETS:
+        raise ValueError(f"unknown feature set {name!r}; valid: {', '.join(Encoder.FEATURE_SETS)}")
+    if name == "code":
+        parts = hidden_pre[-3:]
+    else:
+        parts = [nn.functional.adaptive_max_pool2d(h, (min(4, h.shape[2]), min(4, h.shape[3]))) for h in hidden_post]
+    return torch.cat([mu.flatten(1)] + [p.flatten(1) for p in parts], dim=1)
 
 
 class Decoder(nn.Module):
-    """z (N, z_dim, 1, 1) -> x in [0, 1]; the last layer adds a per-pixel bias, set from the data [code]."""
+    """z (N, z_dim, 1, 1) -> x in [0, 1]; the last layer adds a per-pixel bias, set from the data [code].  `table`
+    and `in_channels` replace the architecture's decoder (HALI's decoder from z1 is the tail of it)."""
 
-    def __init__(self, arch: ImageArch):
+    def __init__(self, arch: ImageArch, table: tuple[Layer, ...] | None = None, in_channels: int | None = None):
         super().__init__()
-        self.stack = ConvStack(arch.z_dim, arch.decoder, arch.slope)
+        self.stack = ConvStack(in_channels or arch.z_dim, table or arch.decoder, arch.slope)
         self.pixel_bias = nn.Parameter(torch.zeros(arch.image))
 
     @torch.no_grad()

@@ -1,0 +1,34 @@
+"""Where and how an image model computes: the device, bf16 autocast, channels_last and torch.compile.
+
+A model's parameters are always initialised on the CPU from its seed (so a run starts from the same weights on every
+device) and then moved; the random stream for noise and dropout masks lives on the device.
+"""
+from __future__ import annotations
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Runtime:
+    device: str = "cpu"
+    bf16: bool = False  # autocast the forward pass to bfloat16 (parameters and optimiser states stay float32)
+    channels_last: bool = False  # NHWC images and weights, which cuDNN's fastest convolutions want
+    compile: bool = False  # torch.compile every network's forward
+
+    @classmethod
+    def for_device(cls, device: str, compile: bool = False) -> "Runtime":
+        """The fast defaults: on CUDA bf16 autocast and channels_last; on the CPU plain float32 (where both are
+        slower)."""
+        cuda = torch.device(device).type == "cuda"
+        return cls(device=device, bf16=cuda, channels_last=cuda, compile=compile)
+
+    def autocast(self):
+        if not self.bf16:
+            return nullcontext()
+        return torch.autocast(torch.device(self.device).type, dtype=torch.bfloat16)
+
+    def memory_format(self) -> torch.memory_format:
+        return torch.channels_last if self.channels_last else torch.contiguous_format
