@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
 
 FIGURE7_COLUMNS = (("ali", "ALI"), ("gan_inverse", "GAN + inverse mapping"),
                    ("gan_posthoc", "GAN + post-hoc inference"), ("vae", "VAE"))
@@ -58,36 +57,3 @@ def gmm_figure7(record: dict, best_run, out_dir: Path) -> list[Path]:
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return [path]
-
-
-def interleave(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
-    """Images ordered real, reconstruction, real, reconstruction, ...: in a grid with an even number of columns the
-    odd columns (1st, 3rd, ...) are real and the even ones their reconstructions, as the papers show them."""
-    if real.shape != reconstructed.shape:
-        raise ValueError(f"shapes differ: {tuple(real.shape)} vs {tuple(reconstructed.shape)}")
-    return torch.stack([real, reconstructed], dim=1).flatten(0, 1)
-
-
-def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between two batches of codes (flattened per code), at the fractions t."""
-    a, b = z0.flatten(1), z1.flatten(1)
-    cos = (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)
-    omega = torch.arccos(cos.clamp(-1 + 1e-7, 1 - 1e-7))[:, None, None]
-    t = t[None, :, None]
-    out = (torch.sin((1 - t) * omega) * a[:, None] + torch.sin(t * omega) * b[:, None]) / torch.sin(omega)
-    return out.reshape(len(z0), len(t[0]), *z0.shape[1:])
-
-
-def lerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Linear interpolation: (pairs, steps, *code shape)."""
-    t = t.view(1, -1, *([1] * (z0.dim() - 1)))
-    return (1 - t) * z0[:, None] + t * z1[:, None]
-
-
-def save_grid(images: torch.Tensor, path: Path, columns: int) -> Path:
-    """Images in [0, 1], (N, C, H, W), saved as one PNG grid with `columns` images a row."""
-    from torchvision.utils import save_image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    save_image(images.clamp(0, 1), path, nrow=columns, padding=1)
-    return path

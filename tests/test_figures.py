@@ -3,7 +3,7 @@ import math
 import torch
 from PIL import Image
 
-from benchmark.figures import interleave, lerp, save_grid, slerp
+from benchmark.model_figures import interleave, lerp, save_grid, slerp
 
 
 def test_interleave_puts_real_images_in_odd_columns():

@@ -101,7 +101,7 @@ class ImageALI(ImageAutoencoder):
 
 
 def _image_archs(config: ALIConfig) -> dict:
-    return {arch.name: partial(ImageALI, arch, config) for arch in IMAGE_ARCHS}
+    return {arch.name: partial(ImageALI, arch, config=config) for arch in IMAGE_ARCHS}
 
 
 MODELS.register("ali", ModelEntry("ali", "ALI: encoder and decoder against a discriminator on (x, z)",
