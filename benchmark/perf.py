@@ -1,13 +1,22 @@
-"""Training-speed benchmark: ms per update per run, updates/s and achieved GFLOP/s.
+"""Training-speed benchmark: ms per update, images (or updates) per second and achieved GFLOP/s, against a plain
+reference loop measured in the same process (interleaved, so that machine noise hits both alike).
 
-    python -m benchmark.perf --model ali --arch toy [--runs 10] [--device cpu] [--repeats 15]
+    python -m benchmark.perf --model ali --arch svhn [--device cpu|cuda] [--compile] [--batch 100]
+    python -m benchmark.perf --model all --arch svhn,mnist
+    python -m benchmark.perf --model ali --arch toy [--runs 10]
 
-For the gmm (toy) networks it measures, interleaved in one process so that machine noise hits all alike:
-  - plain: the common way to write it: nn.Linear / nn.BatchNorm1d / torch.optim.Adam, one run, a discriminator
-    step on detached fakes and then a generator step (two forward passes through D);
-  - stacked x1: the suite's model with one run;
-  - stacked xR: the suite's model with R runs trained as one batched model (what the gmm_modes table does).
-It prints medians over --repeats blocks and the ratios against the plain loop.
+Image architectures (every image family):
+  - plain: the loop written the common way: the same networks through torch's own nn.Conv2d / ConvTranspose2d /
+    Dropout calls, a torch DataLoader (shuffled TensorDataset of uint8 images, converted
+    per batch), and each player updated in turn with its own forward pass, loss.backward(inputs=its parameters) and
+    optimizer step (so every player's step recomputes the whole forward pass), in float32;
+  - suite: the suite's loop: images resident on the device as one tensor, batches by index, one forward pass for all
+    players with per-player torch.autograd.grad; on CUDA also bf16 autocast and channels_last (and torch.compile
+    with --compile).  The AAE's phases are sequential by design, so its plain loop differs from the suite's only in
+    the DataLoader and backward().
+The gmm (toy) networks: plain (nn.Linear / BatchNorm1d / Adam, one run, a D step on detached fakes then a G step),
+stacked x1 (the suite's model) and stacked xR (R runs batched, as the gmm_modes table trains them).
+Medians over --repeats blocks of --block updates; ratios are per run against the plain loop.
 """
 from __future__ import annotations
 
@@ -22,9 +31,15 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmark.allocator import keep_freed_memory
 from benchmark.errors import UserError
+from benchmark.models._image import ImageModel
 from benchmark.models._stacked import RunHyperparams
+from benchmark.nets.layers import ConvStack, SeededDropout
 from benchmark.nets.toy import ToySizes
 from benchmark.registry import MODELS
+from benchmark.rng import RunGenerators
+from benchmark.run import resolve_device
+from benchmark.runtime import Runtime
+from benchmark.train import StackedBatcher
 
 
 class _Maxout(nn.Module):
@@ -110,54 +125,113 @@ def _flops(step) -> int:
     return counter.get_total_flops()
 
 
+def _synchronize(device: str) -> None:
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _time_interleaved(contenders: dict, repeats: int, block: int, device: str) -> dict[str, float]:
+    """Median seconds per call of each step function, timed in interleaved blocks after two warm-up calls."""
+    for _ in range(2):
+        for step in contenders.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, step in contenders.items():
+            _synchronize(device)
+            start = time.perf_counter()
+            for _ in range(block):
+                step()
+            _synchronize(device)
+            times[name].append((time.perf_counter() - start) / block)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
 def benchmark_toy(model: str, runs: int, batch: int, repeats: int, block: int) -> list[dict]:
     s = ToySizes()
     contenders = [("plain (1 run)", 1, PlainToy(model, s, batch).step), ("stacked x1", 1, _stacked(model, s, 1, batch)),
                   (f"stacked x{runs}", runs, _stacked(model, s, runs, batch))]
     flops = {name: _flops(step) for name, _, step in contenders}
-    times: dict[str, list[float]] = {name: [] for name, _, _ in contenders}
-    for _ in range(2):
-        for _, _, step in contenders:
-            step()
-    for _ in range(repeats):
-        for name, _, step in contenders:
-            start = time.perf_counter()
-            for _ in range(block):
-                step()
-            times[name].append((time.perf_counter() - start) / block)
+    medians = _time_interleaved({name: step for name, _, step in contenders}, repeats, block, "cpu")
     rows = []
-    base = statistics.median(times[contenders[0][0]])
+    base = medians[contenders[0][0]]
     for name, r, _ in contenders:
-        t = statistics.median(times[name])
+        t = medians[name]
         rows.append({"loop": name, "runs": r, "ms_per_update": t * 1e3, "ms_per_update_per_run": t * 1e3 / r,
                      "updates_per_s_per_run": r / t, "gflop_per_update": flops[name] / 1e9,
                      "gflops": flops[name] / t / 1e9, "speedup_per_run_vs_plain": base / (t / r)})
     return rows
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="ali")
-    parser.add_argument("--arch", default="toy")
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--block", type=int, default=3, help="updates timed together in one block")
-    args = parser.parse_args(argv)
-    try:
-        MODELS.get(args.model)
-        if args.arch != "toy" or args.model not in ("ali", "gan"):
-            raise UserError(f"perf measures --arch toy with --model ali or gan so far, not {args.model}/{args.arch}")
-        if args.device != "cpu":
-            raise UserError("perf runs the toy networks on --device cpu only so far")
-        torch.manual_seed(0)
-        keep_freed_memory()
-        rows = benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(f"{args.model}/{args.arch}, batch {args.batch}, {torch.get_num_threads()} threads, medians of "
+def as_common_modules(model: ImageModel) -> ImageModel:
+    """The same networks as torch's own modules call them: nn.Dropout (torch's global stream) instead of the seeded
+    dropout, and every convolution through nn.Conv2d / nn.ConvTranspose2d (no matrix-product fast path)."""
+    for stack in [m for m in model.modules() if isinstance(m, ConvStack)]:
+        stack.matmul_fast_path = False
+        for drops in (stack.drops, stack.mid_drops):
+            for i, drop in enumerate(drops):
+                if isinstance(drop, SeededDropout):
+                    drops[i] = nn.Dropout(drop.p)
+    return model
+
+
+class PlainImageLoop:
+    """The common way: torch's modules, a DataLoader, and each player in turn: forward, zero_grad, backward, step."""
+
+    def __init__(self, model: ImageModel, images: torch.Tensor, batch: int, device: str):
+        self.model, self.device = as_common_modules(model), device
+        self.loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=batch,
+                                                  shuffle=True, drop_last=True, pin_memory=device == "cuda")
+        self.batches = iter(self.loader)
+        self.sequential = type(model).players is ImageModel.players  # the AAE: its own phases
+
+    def _next(self) -> torch.Tensor:
+        try:
+            (x,) = next(self.batches)
+        except StopIteration:
+            self.batches = iter(self.loader)
+            (x,) = next(self.batches)
+        return x.to(self.device, non_blocking=True).float().div_(255.0)[None]
+
+    def step(self) -> None:
+        batch, model = self._next(), self.model
+        if self.sequential:
+            model.train_step(batch)
+            return
+        model.train()
+        for name in list(model.optimizers):
+            player = [pl for pl in model.players(batch).values() if pl.optimizer is model.optimizers[name]][0]
+            player.optimizer.zero_grad(set_to_none=True)
+            player.loss.sum().backward(inputs=player.params)
+            player.optimizer.step()
+
+
+def benchmark_image(model: str, arch: str, batch: int, repeats: int, block: int, device: str,
+                    compile_: bool) -> list[dict]:
+    factory = MODELS.get(model).archs[arch]
+    plain_model = factory(seed=0, runtime=Runtime(device))
+    shape = plain_model.arch.image
+    images = torch.randint(0, 256, (max(10 * batch, 1000), *shape), dtype=torch.uint8,
+                           generator=torch.Generator().manual_seed(0))
+    suite_model = factory(seed=0, runtime=Runtime.for_device(device, compile=compile_))
+    batcher = StackedBatcher(images.to(device), batch, RunGenerators([0]))
+    contenders = {"plain": PlainImageLoop(plain_model, images, batch, device).step,
+                  "suite": lambda: suite_model.train_step(batcher.next())}
+    flops = {name: _flops(step) for name, step in contenders.items()}
+    medians = _time_interleaved(contenders, repeats, block, device)
+    runtime = suite_model.runtime
+    suite_label = "suite" + "".join(f" +{k}" for k in ("bf16", "channels_last", "compile") if getattr(runtime, k))
+    rows = []
+    for name in contenders:
+        t = medians[name]
+        rows.append({"loop": suite_label if name == "suite" else name, "ms_per_update": t * 1e3,
+                     "images_per_s": batch / t, "gflop_per_update": flops[name] / 1e9,
+                     "gflops": flops[name] / t / 1e9, "speedup_vs_plain": medians["plain"] / t})
+    return rows
+
+
+def _print_toy(args, rows: list[dict]) -> None:
+    print(f"{args.model}/toy, batch {args.batch}, {torch.get_num_threads()} threads, medians of "
           f"{args.repeats} blocks of {args.block} updates")
     print(f"{'loop':<14}{'ms/update':>11}{'ms/upd/run':>12}{'upd/s/run':>11}{'GFLOP/upd':>11}{'GFLOP/s':>9}"
           f"{'x plain':>9}")
@@ -165,6 +239,54 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['loop']:<14}{r['ms_per_update']:>11.2f}{r['ms_per_update_per_run']:>12.2f}"
               f"{r['updates_per_s_per_run']:>11.1f}{r['gflop_per_update']:>11.3f}{r['gflops']:>9.1f}"
               f"{r['speedup_per_run_vs_plain']:>9.2f}")
+
+
+def _print_image(model: str, arch: str, args, rows: list[dict]) -> None:
+    print(f"{model}/{arch}, batch {args.batch}, device {args.device}, {torch.get_num_threads()} threads, medians of "
+          f"{args.repeats} blocks of {args.block} updates")
+    for r in rows:
+        print(f"  {r['loop']:<28}{r['ms_per_update']:>10.2f} ms/update{r['images_per_s']:>10.1f} images/s"
+              f"{r['gflop_per_update']:>9.2f} GFLOP/update{r['gflops']:>8.1f} GFLOP/s{r['speedup_vs_plain']:>7.2f}x plain")
+
+
+def _names(value: str, valid: list[str], kind: str) -> list[str]:
+    names = valid if value == "all" else value.split(",")
+    bad = [n for n in names if n not in valid]
+    if bad:
+        raise UserError(f"unknown {kind} {', '.join(map(repr, bad))} for perf; valid: all, {', '.join(valid)}")
+    return names
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="ali", help="a family, a comma list, or all")
+    parser.add_argument("--arch", default="svhn", help="toy, or image architectures: a comma list, or all")
+    parser.add_argument("--runs", type=int, default=10, help="toy only: runs trained as one stacked model")
+    parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--compile", action="store_true", help="torch.compile the suite's networks")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--block", type=int, default=3, help="updates timed together in one block")
+    args = parser.parse_args(argv)
+    try:
+        args.device = resolve_device(args.device)
+        torch.manual_seed(0)
+        keep_freed_memory()
+        if args.arch == "toy":
+            if args.model not in ("ali", "gan") or args.device != "cpu":
+                raise UserError("--arch toy measures --model ali or gan on --device cpu")
+            _print_toy(args, benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block))
+            return 0
+        families = [n for n, e in MODELS.items() if any(a != "toy" for a in e.archs)]
+        for model in _names(args.model, families, "model"):
+            archs = sorted(a for a in MODELS.get(model).archs if a != "toy")
+            for arch in _names(args.arch, archs, f"architecture of {model}"):
+                rows = benchmark_image(model, arch, args.batch, args.repeats, args.block, args.device, args.compile)
+                _print_image(model, arch, args, rows)
+                sys.stdout.flush()
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     return 0
 
 

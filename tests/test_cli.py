@@ -56,8 +56,20 @@ def test_render_rejects_unknown_names(capsys):
 def test_perf_runs_and_refuses_unknown_models(capsys):
     from benchmark import perf
 
-    assert perf.main(["--model", "ali", "--runs", "2", "--repeats", "1", "--block", "1"]) == 0
+    assert perf.main(["--model", "ali", "--arch", "toy", "--runs", "2", "--repeats", "1", "--block", "1"]) == 0
     out = capsys.readouterr().out
     assert "plain (1 run)" in out and "stacked x2" in out and "GFLOP/s" in out
     assert perf.main(["--model", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
+    assert perf.main(["--model", "ali", "--arch", "svhm"]) == 2
+    assert "unknown architecture of ali 'svhm'" in capsys.readouterr().err
+
+
+def test_perf_measures_every_image_family_against_the_plain_loop_at_a_tiny_size(capsys):
+    from benchmark import perf
+
+    assert perf.main(["--model", "all", "--arch", "mnist", "--batch", "4", "--repeats", "1", "--block", "1"]) == 0
+    out = capsys.readouterr().out
+    for family in ("aae", "ali", "bigan", "gan", "hali", "vae"):
+        assert f"{family}/mnist" in out
+    assert out.count("x plain") == 12 and "images/s" in out
