@@ -83,13 +83,13 @@ def draw_model_figures(model, held_out: torch.Tensor, out_dir: Path, stem: str, 
         name = "reconstructions" if len(levels) == 1 else f"reconstructions_z{level}"
         paths[name] = save_grid(interleave(x, model.reconstruct(x, level=level)), out_dir / f"{stem}_{name}.png",
                                 GRID_COLUMNS)
-    pairs = held_out[32:48]
-    a, b = model.encode(pairs[:8]).mean, model.encode(pairs[8:16]).mean
+    n = min(8, len(held_out) // 2)  # pairs: image i and image n + i
+    a, b = model.encode(held_out[:n]).mean, model.encode(held_out[n: 2 * n]).mean
     t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=a.device)
     for name, path_fn in (("lerp", lerp), ("slerp", slerp)):
         codes = path_fn(a, b, t).flatten(0, 1)
-        decoded = model.decode(codes).view(8, INTERPOLATION_STEPS, *x.shape[1:])
-        rows = torch.cat([pairs[:8, None], decoded, pairs[8:16, None]], dim=1).flatten(0, 1)
+        decoded = model.decode(codes).view(n, INTERPOLATION_STEPS, *x.shape[1:])
+        rows = torch.cat([held_out[:n, None], decoded, held_out[n: 2 * n, None]], dim=1).flatten(0, 1)
         paths[f"interpolation_{name}"] = save_grid(rows, out_dir / f"{stem}_interpolation_{name}.png",
                                                    INTERPOLATION_STEPS + 2)
     if len(levels) > 1:

@@ -66,6 +66,10 @@ def _first_nonfinite(losses: dict[str, torch.Tensor], run: int) -> str:
     return "non-finite loss"
 
 
+def _floats(losses: dict[str, torch.Tensor]) -> dict[str, list[float]]:
+    return {k: [float(x) for x in v] for k, v in losses.items()}
+
+
 def train(
     model,
     batcher: StackedBatcher,
@@ -96,13 +100,14 @@ def train(
         model.load_training_state(state["model"])
         batcher.load_state_dict(state["batcher"])
         result.steps_done, result.failures = state["step"], state["failures"]
+        result.last_losses = state.get("last_losses", {})
         elapsed_before = state["wall_s"]
 
     def save() -> None:
         if checkpoint is not None:
             _save_atomic(
                 {"identity": identity, "model": model.training_state(), "batcher": batcher.state_dict(),
-                 "step": result.steps_done, "failures": result.failures,
+                 "step": result.steps_done, "failures": result.failures, "last_losses": result.last_losses,
                  "wall_s": elapsed_before + time.perf_counter() - start},
                 checkpoint,
             )
@@ -125,9 +130,11 @@ def train(
             if live and result.steps_done % 50 == 0:
                 bar.set_postfix({k: f"{float(v[live].mean()):.3f}" for k, v in losses.items()}, refresh=False)
             if checkpoint_every and result.steps_done % checkpoint_every == 0:
+                result.last_losses = _floats(losses)
                 save()
     result.finished = result.steps_done >= steps or not live
     result.wall_s = elapsed_before + time.perf_counter() - start
-    result.last_losses = {k: [float(x) for x in v] for k, v in losses.items()}
+    if losses:
+        result.last_losses = _floats(losses)
     save()
     return result

@@ -1,5 +1,4 @@
 """Dataset loaders on tiny fixtures written here in the official formats, and on the real data when present."""
-import gzip
 import pickle
 
 import numpy as np
@@ -10,6 +9,7 @@ from PIL import Image
 from benchmark import run
 from benchmark.data import DataUnavailable, celeba, cifar10, mnist, svhn
 from benchmark.errors import UserError
+from fixtures import write_mnist
 
 
 @pytest.fixture(autouse=True)
@@ -18,21 +18,9 @@ def _no_ambient_data(monkeypatch):
     monkeypatch.delenv("BENCHMARK_DATA", raising=False)
 
 
-def _idx(path, array):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    with gzip.open(path, "wb") as f:
-        f.write(header + array.astype(np.uint8).tobytes())
-
-
 @pytest.fixture
 def mnist_root(tmp_path):
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for prefix, n in (("train", 12), ("t10k", 5)):
-        _idx(raw / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
-        _idx(raw / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
-    return tmp_path
+    return write_mnist(tmp_path, n_train=12, n_test=5)
 
 
 def test_mnist_fixture_loads_as_a_subset_and_round_trips_through_the_cache(mnist_root, tmp_path):

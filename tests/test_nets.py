@@ -92,3 +92,50 @@ def test_maxout_takes_the_max_of_consecutive_channel_pairs():
         stack.convs[0].weight.copy_(torch.eye(4).view(4, 4, 1, 1))
     x = torch.tensor([1.0, 5.0, -2.0, -3.0]).view(1, 4, 1, 1)
     assert stack(x).flatten().tolist() == [5.0, -2.0]
+
+
+def test_mnist_mlp_is_784_1000_1000_as_full_kernel_convolutions():
+    from benchmark.nets.mnist import MNIST
+
+    assert _sizes(MNIST.encoder, MNIST.image) == [1, 1, 1]
+    assert [s[0] for s in output_shape(ConvStack(1, MNIST.encoder, 0.0), MNIST.image)] == [1000, 1000, 128]
+    assert output_shape(ConvStack(MNIST.z_dim, MNIST.decoder, 0.0), (MNIST.z_dim, 1, 1))[-1] == (1, 28, 28)
+    assert Encoder(MNIST)(torch.rand(2, 1, 28, 28))[0].shape == (2, 64, 1, 1)
+
+
+@pytest.mark.parametrize("name, z1", [("svhn", (16, 10, 10)), ("cifar10", (16, 10, 10)), ("celeba", (32, 13, 13)),
+                                      ("mnist", (64, 1, 1))])
+def test_hali_levels_meet_at_a_spatial_z1_in_both_directions(name, z1):
+    from benchmark.nets.hali import HALI_ARCHS, HierarchicalDecoder, HierarchicalDiscriminator, HierarchicalEncoder
+
+    arch = HALI_ARCHS[name]
+    x = torch.rand(2, *arch.base.image)
+    encoder, decoder = HierarchicalEncoder(arch), HierarchicalDecoder(arch)
+    mu1, _ = encoder.level1(x)
+    mu2, _ = encoder.level2(mu1)
+    back1, _ = decoder.level2(mu2)
+    assert mu1.shape[1:] == back1.shape[1:] == z1 and mu2.shape[1:] == (arch.base.z_dim, 1, 1)
+    assert decoder.level1(back1).shape == x.shape
+    assert HierarchicalDiscriminator(arch)(x, mu1, mu2).shape == (2,)
+
+
+@pytest.mark.parametrize("conv, shape", [
+    (torch.nn.Conv2d(3, 7, 4), (2, 3, 4, 4)),  # kernel covers the input: a linear layer
+    (torch.nn.Conv2d(5, 6, 1, bias=False), (2, 5, 1, 1)),
+    (torch.nn.ConvTranspose2d(5, 6, 4), (2, 5, 1, 1)),  # transposed on a 1x1 input
+    (torch.nn.ConvTranspose2d(5, 6, 4, 2), (2, 5, 3, 3)),  # not fully connected: the convolution itself
+    (torch.nn.Conv2d(3, 4, 3), (2, 3, 5, 5)),
+])
+def test_matrix_product_fast_path_equals_the_convolution(conv, shape):
+    from benchmark.nets.layers import apply_conv
+
+    x = torch.randn(shape, generator=torch.Generator().manual_seed(0))
+    torch.testing.assert_close(apply_conv(conv, x), conv(x), rtol=1e-5, atol=1e-6)
+
+
+def test_conv_stack_gives_the_same_output_with_and_without_the_fast_path():
+    stack = ConvStack(SVHN.image[0], SVHN.encoder, SVHN.slope).eval()
+    x = torch.rand(3, *SVHN.image)
+    fast = stack(x)
+    stack.matmul_fast_path = False
+    torch.testing.assert_close(fast, stack(x), rtol=1e-4, atol=1e-6)
