@@ -41,3 +41,12 @@ def adversarial_losses(logits: torch.Tensor, n_real: int) -> tuple[torch.Tensor,
     d_loss = nn.functional.softplus(-real).mean(1) + nn.functional.softplus(fake).mean(1)
     g_loss = nn.functional.softplus(real).mean(1) + nn.functional.softplus(-fake).mean(1)
     return d_loss, g_loss
+
+
+def discriminator_game(logits: torch.Tensor, n_real: int, discriminator: nn.Module, generating_params: list,
+                       optimizers: dict) -> dict[str, Player]:
+    """The two players of a game from one discriminator pass over [real; fake] (logits (R, 2B)): D against the
+    generating side (`generating_params`), with the optimisers named "discriminator" and "generator"."""
+    d_loss, g_loss = adversarial_losses(logits, n_real)
+    return {"d_loss": Player(d_loss, list(discriminator.parameters()), optimizers["discriminator"]),
+            "g_loss": Player(g_loss, generating_params, optimizers["generator"])}

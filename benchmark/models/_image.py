@@ -10,7 +10,7 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
-from benchmark.models._game import Player, update_players
+from benchmark.models._game import Player, discriminator_game, update_players
 from benchmark.nets.ali_image import ImageArch
 from benchmark.nets.layers import SeededDropout
 from benchmark.rng import derive_seed
@@ -144,3 +144,22 @@ class ImageAutoencoder(ImageModel):
         """Named encoder feature sets for the SVM protocol ('code', 'paper'); eval mode, no sampling [code]."""
         self.eval()
         return self.encoder.features(x, name)
+
+
+class TwoPlayerGame:
+    """Mixin of the families where a discriminator with an x pathway `d_x` plays against everything else (GAN, ALI,
+    BiGAN, HALI): the two players from one pass of D over [real; fake], and D's x pathway as an embedding."""
+
+    def generating_params(self) -> list[nn.Parameter]:
+        raise NotImplementedError
+
+    def game(self, logits: torch.Tensor, n_real: int) -> dict[str, Player]:
+        return discriminator_game(logits.view(1, -1), n_real, self.discriminator, self.generating_params(),
+                                  self.optimizers)
+
+    @torch.no_grad()
+    def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The x pathway of D, flattened: the embedding of the reconstruction-error protocol (and of the
+        DCGAN + L2-SVM row for a GAN)."""
+        self.eval()
+        return self.discriminator.d_x(x).flatten(1)

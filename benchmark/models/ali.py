@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from benchmark.models import ModelEntry
-from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, seeded
+from benchmark.models._game import Player, discriminator_game
+from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, TwoPlayerGame, seeded
 from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
@@ -36,11 +36,8 @@ class ToyALI(NoiseEncoderModel):
         z_hat = self._encode(batch, self.noise)
         z = self.noise.randn(n, self.sizes.z_dim)
         pairs = torch.cat([torch.cat([batch, z_hat], -1), torch.cat([self.decoder(z), z], -1)], dim=1)
-        d_loss, g_loss = adversarial_losses(self.discriminator(pairs), n)
-        return {
-            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
-            "g_loss": Player(g_loss, self.generating_params(), self.optimizers["generator"]),
-        }
+        return discriminator_game(self.discriminator(pairs), n, self.discriminator, self.generating_params(),
+                                  self.optimizers)
 
 
 class ToyPosthocInference(ToyALI):
@@ -55,7 +52,7 @@ class ALIConfig(AdamConfig):
     deterministic_encoder: bool = False  # True: BiGAN's E(x) = mu(x)
 
 
-class ImageALI(ImageAutoencoder):
+class ImageALI(TwoPlayerGame, ImageAutoencoder):
     """ALI (or BiGAN) on images: one run, trained by benchmark.train.train like the stacked toy models.
 
     Images are used in [0, 1] [code]; the discriminator runs once on the concatenated real and fake pairs [code].
@@ -87,17 +84,7 @@ class ImageALI(ImageAutoencoder):
         z_hat = self._encode(x).sample
         z = self.randn(n, self.arch.z_dim, 1, 1).to(z_hat.dtype)
         logits = self.discriminator(torch.cat([x, self.decoder(z)]), torch.cat([z_hat, z]))
-        d_loss, g_loss = adversarial_losses(logits.view(1, -1), n)
-        return {
-            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
-            "g_loss": Player(g_loss, self.generating_params(), self.optimizers["generator"]),
-        }
-
-    @torch.no_grad()
-    def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The x pathway of D, flattened: the embedding of the reconstruction-error protocol."""
-        self.eval()
-        return self.discriminator.d_x(x).flatten(1)
+        return self.game(logits, n)
 
 
 def _image_archs(config: ALIConfig) -> dict:

@@ -7,8 +7,8 @@ from functools import partial
 import torch
 
 from benchmark.models import ModelEntry
-from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import AdamConfig, ImageModel, seeded
+from benchmark.models._game import Player, discriminator_game
+from benchmark.models._image import AdamConfig, ImageModel, TwoPlayerGame, seeded
 from benchmark.models._stacked import StackedToyModel
 from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, ImageArch, XDiscriminator
@@ -28,11 +28,8 @@ class ToyGAN(StackedToyModel):
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
         z = self.noise.randn(batch.shape[1], self.sizes.z_dim)
         logits = self.discriminator(torch.cat([batch, self.decoder(z)], dim=1))
-        d_loss, g_loss = adversarial_losses(logits, batch.shape[1])
-        return {
-            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
-            "g_loss": Player(g_loss, list(self.decoder.parameters()), self.optimizers["generator"]),
-        }
+        return discriminator_game(logits, batch.shape[1], self.discriminator, list(self.decoder.parameters()),
+                                  self.optimizers)
 
 
 @dataclass(frozen=True)
@@ -40,7 +37,7 @@ class GANConfig(AdamConfig):
     """The image ALI's Adam [ours for the GAN, which the ALI code does not train]."""
 
 
-class ImageGAN(ImageModel):
+class ImageGAN(TwoPlayerGame, ImageModel):
     """The ALI appendix generator against the D(x) pathway; no encoder."""
 
     def __init__(self, arch: ImageArch, config: GANConfig = GANConfig(), seed: int = 0, runtime: Runtime = Runtime()):
@@ -52,20 +49,13 @@ class ImageGAN(ImageModel):
         self.optimizers = {"discriminator": config.adam(self.discriminator.parameters()),
                            "generator": config.adam(self.decoder.parameters())}
 
+    def generating_params(self) -> list:
+        return list(self.decoder.parameters())
+
     def players(self, batch: torch.Tensor) -> dict[str, Player]:
         x = self.images(batch)
         fake = self.decoder(self.randn(len(x), self.arch.z_dim, 1, 1)).to(x.dtype)
-        d_loss, g_loss = adversarial_losses(self.discriminator(torch.cat([x, fake])).view(1, -1), len(x))
-        return {
-            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
-            "g_loss": Player(g_loss, list(self.decoder.parameters()), self.optimizers["generator"]),
-        }
-
-    @torch.no_grad()
-    def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The D(x) pathway's output, flattened (the DCGAN + L2-SVM row's features)."""
-        self.eval()
-        return self.discriminator.d_x(x).flatten(1)
+        return self.game(self.discriminator(torch.cat([x, fake])), len(x))
 
 
 MODELS.register("gan", ModelEntry("gan", "GAN: generator p(x|z) and a discriminator on x", {

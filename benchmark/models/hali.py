@@ -14,8 +14,8 @@ import torch
 from torch import nn
 
 from benchmark.models import ModelEntry
-from benchmark.models._game import Player, adversarial_losses
-from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, seeded
+from benchmark.models._game import Player
+from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, TwoPlayerGame, seeded
 from benchmark.nets.hali import (HALI_ARCHS, HALIArch, HierarchicalDecoder, HierarchicalDiscriminator,
                                  HierarchicalEncoder)
 from benchmark.registry import MODELS
@@ -27,7 +27,7 @@ class HALIConfig(AdamConfig):
     """The image ALI's Adam [ours: HALI's optimiser could not be read]."""
 
 
-class ImageHALI(ImageAutoencoder):
+class ImageHALI(TwoPlayerGame, ImageAutoencoder):
     levels = (1, 2)
 
     def __init__(self, arch: HALIArch, config: HALIConfig = HALIConfig(), seed: int = 0,
@@ -87,17 +87,7 @@ class ImageHALI(ImageAutoencoder):
         z1 = self._z1_given_z2(z2)
         logits = self.discriminator(torch.cat([x, self.decoder.level1(z1)]), torch.cat([z1_hat, z1]),
                                     torch.cat([z2_hat, z2]))
-        d_loss, g_loss = adversarial_losses(logits.view(1, -1), n)
-        return {
-            "d_loss": Player(d_loss, list(self.discriminator.parameters()), self.optimizers["discriminator"]),
-            "g_loss": Player(g_loss, self.generating_params(), self.optimizers["generator"]),
-        }
-
-    @torch.no_grad()
-    def discriminator_features(self, x: torch.Tensor) -> torch.Tensor:
-        """The x pathway of D, flattened."""
-        self.eval()
-        return self.discriminator.d_x(x).flatten(1)
+        return self.game(logits, n)
 
 
 MODELS.register("hali", ModelEntry(
