@@ -71,7 +71,6 @@ def inpaint(model, x: torch.Tensor, noise: torch.Generator, level: int = 1) -> t
 @torch.no_grad()
 def draw_model_figures(model, held_out: torch.Tensor, out_dir: Path, stem: str, seed: int) -> dict[str, str]:
     """Every figure the model supports, from held-out images in [0, 1]; returns {figure name: path}."""
-    torch.manual_seed(seed)  # anything that draws from the global stream in eval mode (nothing should)
     noise = torch.Generator().manual_seed(seed)
     paths: dict[str, Path] = {}
     paths["samples"] = save_grid(model.sample(64), out_dir / f"{stem}_samples.png", GRID_COLUMNS)
