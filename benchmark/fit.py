@@ -72,7 +72,7 @@ def _load(dataset: str, split: str, data_root, cache_dir, download) -> ImageSpli
     return DATASETS.get(dataset).load(split, data_root=data_root, cache_dir=cache_dir, download=download)
 
 
-def _held_out(dataset: str, train_split: ImageSplit, args) -> tuple[ImageSplit | torch.Tensor, str]:
+def _held_out(dataset: str, train_split: ImageSplit, args) -> tuple[torch.Tensor, str]:
     """The held-out split's first images, or, where the data present lack it, the training split's last images
     (named in the record)."""
     split = HELD_OUT_SPLIT[dataset]
@@ -98,6 +98,9 @@ def build_model(model_name: str, arch: str, overrides: dict, seed: int, runtime:
 def fit(args) -> dict:
     dataset = args.dataset
     DATASETS.get(dataset)
+    if dataset not in TRAIN_SPLIT:
+        raise UserError(f"benchmark.fit trains on the image datasets ({', '.join(TRAIN_SPLIT)}), not {dataset!r}; "
+                        "the gmm is trained by the gmm_modes table")
     arch = args.arch or dataset
     fit_overrides, model_overrides = _split_overrides(args.overrides)
     fit_config = with_overrides(profile_config(args.profile, dataset), fit_overrides, "--set")

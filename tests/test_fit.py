@@ -54,6 +54,7 @@ def test_fit_resumes_a_finished_run_and_a_new_key_is_a_new_run(dirs, tmp_path):
 
 @pytest.mark.parametrize("extra, message", [
     (["--model", "nope", "--dataset", "mnist"], "unknown model 'nope'"),
+    (["--model", "ali", "--dataset", "gmm25"], "trains on the image datasets"),
     (["--model", "ali", "--dataset", "mnist", "--set", "stepz=3"], "unknown config key(s) 'stepz'"),
     (["--model", "ali", "--dataset", "mnist", "--set", "model.beta3=1"], "unknown config key(s) 'beta3'"),
     (["--model", "ali", "--dataset", "mnist", "--arch", "svhn"], "the svhn networks take (3, 32, 32)"),
