@@ -95,18 +95,16 @@ def apply_conv(conv: nn.Conv2d | nn.ConvTranspose2d, x: torch.Tensor) -> torch.T
     kernel covers the whole input, or a transposed one on a 1x1 input (the 1x1 layers on 1x1 maps, the MNIST MLP, the
     first decoder and last encoder layers).  Same result; the CPU's convolution kernels are 2-4x slower there."""
     k = conv.kernel_size
+    if conv.padding != (0, 0) or conv.groups != 1 or conv.dilation != (1, 1):
+        return conv(x)
     if isinstance(conv, nn.ConvTranspose2d):
-        if x.shape[-2:] != (1, 1) or conv.padding != (0, 0) or conv.output_padding != (0, 0) or conv.groups != 1:
+        if x.shape[-2:] != (1, 1) or conv.output_padding != (0, 0):
             return conv(x)
-        out = nn.functional.linear(x.flatten(1), conv.weight.flatten(1).t())
-        out = out.view(len(x), conv.out_channels, *k)
-    else:
-        if tuple(x.shape[-2:]) != tuple(k) or conv.padding != (0, 0) or conv.groups != 1 or conv.dilation != (1, 1):
-            return conv(x)
-        out = nn.functional.linear(x.flatten(1), conv.weight.flatten(1))[:, :, None, None]
-    if conv.bias is not None:
-        out = out + conv.bias.view(1, -1, 1, 1)
-    return out
+        out = nn.functional.linear(x.flatten(1), conv.weight.flatten(1).t()).view(len(x), conv.out_channels, *k)
+        return out if conv.bias is None else out + conv.bias.view(1, -1, 1, 1)
+    if tuple(x.shape[-2:]) != tuple(k):
+        return conv(x)
+    return nn.functional.linear(x.flatten(1), conv.weight.flatten(1), conv.bias)[:, :, None, None]
 
 
 def output_shape(stack: ConvStack, in_shape: tuple[int, int, int]) -> list[tuple[int, int, int]]:
