@@ -25,6 +25,7 @@ from benchmark.config import config_hash, parse_assignments, to_jsonable, with_o
 from benchmark.data import DataUnavailable, ImageSplit
 from benchmark.errors import UserError
 from benchmark.model_figures import draw_model_figures
+from benchmark.models._image import to_unit
 from benchmark.nets.ali_image import Decoder
 from benchmark.protocols.recon import euclidean_error
 from benchmark.registry import DATASETS, MODELS, PROFILES
@@ -135,16 +136,16 @@ def fit(args) -> dict:
                    checkpoint_every=fit_config.checkpoint_every, desc=f"{stem} ({args.profile})",
                    progress=not args.quiet)
 
-    x = held_out.to(device).float().div_(255.0)
-    recon = {}
-    if hasattr(model, "reconstruct"):
-        recon = {f"z{level}" if len(model.levels) > 1 else "z": euclidean_error(x, model.reconstruct(x, level=level))
-                 for level in model.levels}
-    figure_dir = Path(args.tables_dir) / args.profile / "figures" / "fit"
-    figures = draw_model_figures(model, x, figure_dir, stem, derive_seed(fit_config.seed, "figures"))
+    x = to_unit(held_out.to(device))
+    recon, figures = {}, {}
+    if not result.failures:  # a diverged model has no reconstructions or figures to show (its record says why)
+        if hasattr(model, "reconstruct"):
+            recon = {f"z{level}" if len(model.levels) > 1 else "z":
+                     euclidean_error(x, model.reconstruct(x, level=level)) for level in model.levels}
+        figure_dir = Path(args.tables_dir) / args.profile / "figures" / "fit"
+        figures = draw_model_figures(model, x, figure_dir, stem, derive_seed(fit_config.seed, "figures"))
     record = {
-        "model": args.model, "arch": arch, "dataset": dataset, "profile": args.profile, "config_hash": digest,
-        **identity, "steps": steps, "steps_done": result.steps_done, "finished": result.finished,
+        **identity, "profile": args.profile, "config_hash": digest, "steps": steps, "steps_done": result.steps_done, "finished": result.finished,
         "status": "failed" if result.failures else "ok", "failure": result.failures.get(0),
         "last_losses": {k: v[0] for k, v in result.last_losses.items()},
         "held_out": {"source": held_out_source, "n": len(x)},

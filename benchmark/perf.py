@@ -31,7 +31,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmark.allocator import keep_freed_memory
 from benchmark.errors import UserError
-from benchmark.models._image import ImageModel
+from benchmark.models._image import ImageModel, to_unit
 from benchmark.models._stacked import RunHyperparams
 from benchmark.nets.layers import ConvStack, SeededDropout
 from benchmark.nets.toy import ToySizes
@@ -191,7 +191,7 @@ class PlainImageLoop:
         except StopIteration:
             self.batches = iter(self.loader)
             (x,) = next(self.batches)
-        return x.to(self.device, non_blocking=True).float().div_(255.0)[None]
+        return to_unit(x.to(self.device, non_blocking=True))[None]
 
     def step(self) -> None:
         batch, model = self._next(), self.model

@@ -52,6 +52,17 @@ def test_fit_resumes_a_finished_run_and_a_new_key_is_a_new_run(dirs, tmp_path):
     assert third["config_hash"] != first["config_hash"]
 
 
+def test_a_diverged_fit_is_recorded_as_failed_without_figures(dirs, tmp_path, monkeypatch):
+    from benchmark.train import TrainResult
+
+    monkeypatch.setattr(fit, "train", lambda *a, **k: TrainResult(
+        steps_done=1, failures={0: {"step": 1, "reason": "non-finite d_loss (nan)"}}, finished=True))
+    assert fit.main(["--model", "ali", "--dataset", "mnist", "--profile", "smoke", *dirs]) == 0
+    record = _record(tmp_path, "ali_mnist")
+    assert record["status"] == "failed" and record["failure"]["reason"] == "non-finite d_loss (nan)"
+    assert record["figures"] == {} and record["held_out_recon_l2"] == {}
+
+
 @pytest.mark.parametrize("extra, message", [
     (["--model", "nope", "--dataset", "mnist"], "unknown model 'nope'"),
     (["--model", "ali", "--dataset", "gmm25"], "trains on the image datasets"),
