@@ -2,6 +2,7 @@
 import pickle
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -221,14 +222,27 @@ def test_real_svhn_partial(real_root, tmp_path):
         svhn.load("test", real_root, tmp_path)
 
 
+def celeba_subset_counts(root) -> dict[str, int]:
+    """The split counts of the CelebA images present, from the data's own manifest (its partition column)."""
+    manifest = pd.read_csv(root / "celeba" / "img_align_celeba_SUBSET.tsv", sep="\t")
+    counts = manifest["partition"].value_counts()
+    return {name: int(counts.get(code, 0)) for code, name in enumerate(("train", "valid", "test"))}
+
+
+def celeba_counts_line(counts: dict[str, int]) -> str:
+    return (f"{sum(counts.values())} images: train {counts['train']}, valid {counts['valid']}, "
+            f"test {counts['test']}")
+
+
 def test_real_celeba_subset(real_root, tmp_path):
+    counts = celeba_subset_counts(real_root)
     cached_first = celeba.load("valid", real_root, tmp_path)
-    assert len(cached_first) == 255 and cached_first.images.shape[1:] == (3, 64, 64)
+    assert len(cached_first) == counts["valid"] and cached_first.images.shape[1:] == (3, 64, 64)
     assert cached_first.provenance["official_md5"] is True
-    assert cached_first.provenance["full_or_subset"] == "subset (255 of 19867)"
+    assert cached_first.provenance["full_or_subset"] == f"subset ({counts['valid']} of 19867)"
     again = celeba.load("valid", real_root, tmp_path)
     assert torch.equal(again.images, cached_first.images)
-    assert celeba.locate(real_root)["counts"] == "3052 images: train 2550, valid 255, test 247"
+    assert celeba.locate(real_root)["counts"] == celeba_counts_line(counts)
 
 
 def test_real_list_reports_each_dataset(real_root, capsys):
@@ -237,4 +251,4 @@ def test_real_list_reports_each_dataset(real_root, capsys):
     assert "full: " in out and "counts train 60000, test 10000" in out
     assert "counts train 5085, test 1017" in out
     assert "train 1083 images" in out
-    assert "3052 images: train 2550, valid 255, test 247" in out
+    assert celeba_counts_line(celeba_subset_counts(real_root)) in out
