@@ -12,6 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmark.cli import add_arguments, entry_point
 from benchmark.errors import UserError
 from benchmark.registry import PROFILES, TABLES
 from benchmark.results import compare_records, load_record, results_path
@@ -26,33 +27,31 @@ def compare_table(name: str, profile: str, results_dir: Path, rtol: float, progr
                         f"--profile {profile}` first")
     stored = load_record(stored_path)
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = RunContext(device="cpu", cache_dir=Path(tmp) / "cache", progress=progress)
+        ctx = RunContext(device="cpu", cache_dir=Path(tmp) / "cache", progress=progress,
+                         results_dir=Path(tmp) / "results", tables_dir=Path(tmp) / "tables")
         runs = stored["config"].get("runs")
-        fresh = run_table(name, profile, {}, ctx, Path(tmp) / "results", runs).record
+        fresh = run_table(name, profile, {}, ctx, runs).record
     return compare_records(stored, fresh, rtol=rtol)
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmark.compare", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="smoke")
     parser.add_argument("--table", action="append", help="table(s) to compare (default: all stored)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
+    add_arguments(parser, "results_dir")
     parser.add_argument("--rtol", type=float, default=1e-5)
     args = parser.parse_args(argv)
-    try:
-        PROFILES.get(args.profile)
-        names = args.table or [n for n in TABLES.names() if results_path(args.results_dir, args.profile, n).exists()]
-        failed = False
-        for name in names:
-            TABLES.get(name)
-            problems = compare_table(name, args.profile, args.results_dir, args.rtol)
-            print(f"{name} ({args.profile}): {'matches' if not problems else f'{len(problems)} differences'}")
-            for line in problems[:50]:
-                print(f"  {line}")
-            failed |= bool(problems)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    PROFILES.get(args.profile)
+    names = args.table or [n for n in TABLES.names() if results_path(args.results_dir, args.profile, n).exists()]
+    failed = False
+    for name in names:
+        TABLES.get(name)
+        problems = compare_table(name, args.profile, args.results_dir, args.rtol)
+        print(f"{name} ({args.profile}): {'matches' if not problems else f'{len(problems)} differences'}")
+        for line in problems[:50]:
+            print(f"  {line}")
+        failed |= bool(problems)
     return 1 if failed else 0
 
 

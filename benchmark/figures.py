@@ -9,6 +9,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from benchmark.results import read_artifact  # noqa: E402
+
 FIGURE7_COLUMNS = (("ali", "ALI"), ("gan_inverse", "GAN + inverse mapping"),
                    ("gan_posthoc", "GAN + post-hoc inference"), ("vae", "VAE"))
 FIGURE7_ROWS = ("data", "latent codes", "reconstructions", "prior samples", "generated samples")
@@ -19,24 +21,25 @@ def _component_colours() -> np.ndarray:
     return np.concatenate([plt.get_cmap("tab20").colors, plt.get_cmap("tab20b").colors[::4]])[:25]
 
 
-def gmm_figure7(record: dict, best_run, out_dir: Path) -> list[Path]:
+def gmm_figure7(record: dict, record_path: Path, best_run, out_dir: Path) -> list[Path]:
     """ALI Figure 7: rows data / latent codes / reconstructions / prior samples / generated samples; columns ALI,
-    GAN + inverse mapping, GAN + post-hoc inference, VAE; points coloured by mixture component."""
+    GAN + inverse mapping, GAN + post-hoc inference, VAE; points coloured by mixture component (the points are the
+    artifacts beside the record)."""
     runs, colours = record["runs"], _component_colours()
-    data = record["extras"].get("figure_data")
-    if data is None:
+    if "figure_data" not in record["artifacts"]:
         return []
+    data = read_artifact(record_path, record["artifacts"]["figure_data"])
     x, x_comp = np.array(data["points"]), np.array(data["component"])
     fig, axes = plt.subplots(5, 4, figsize=(10, 12.5), squeeze=False)
     for col, (row_key, title) in enumerate(FIGURE7_COLUMNS):
         run_id = best_run({k: v for k, v in runs.items() if v["row"] == row_key})
         run = runs.get(run_id) if run_id else None
         axes[0, col].set_title(f"{title}\n({run_id})" if run_id else f"{title}\n(not run)", fontsize=9)
-        if run is None or "figure" not in run:
+        if run is None or "figure" not in run["artifacts"]:
             for ax in axes[:, col]:
                 ax.text(0.5, 0.5, "no result", ha="center", va="center", transform=ax.transAxes)
             continue
-        f = run["figure"]
+        f = read_artifact(record_path, run["artifacts"]["figure"])
         gen_comp = np.array(f["generated_component"])
         panels = ((x, x_comp, 6), (np.array(f["codes"]), x_comp, 4), (np.array(f["recons"]), x_comp, 6),
                   (np.array(f["prior"]), gen_comp, 4), (np.array(f["generated"]), gen_comp, 6))

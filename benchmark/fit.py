@@ -31,7 +31,7 @@ from benchmark.protocols.recon import euclidean_error
 from benchmark.registry import DATASETS, MODELS, PROFILES
 from benchmark.results import environment, write_json_atomic
 from benchmark.rng import RunGenerators, derive_seed
-from benchmark.run import resolve_data_root, resolve_device
+from benchmark.cli import resolve_data_root, resolve_device
 from benchmark.runtime import Runtime
 from benchmark.train import StackedBatcher, train
 

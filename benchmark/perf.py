@@ -37,7 +37,7 @@ from benchmark.nets.layers import ConvStack, SeededDropout
 from benchmark.nets.toy import ToySizes
 from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators
-from benchmark.run import resolve_device
+from benchmark.cli import entry_point, resolve_device
 from benchmark.runtime import Runtime
 from benchmark.train import StackedBatcher
 
@@ -257,36 +257,33 @@ def _names(value: str, valid: list[str], kind: str) -> list[str]:
     return names
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default="ali", help="a family, a comma list, or all")
     parser.add_argument("--arch", default="svhn", help="toy, or image architectures: a comma list, or all")
     parser.add_argument("--runs", type=int, default=10, help="toy only: runs trained as one stacked model")
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default cpu: perf compares loops)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the suite's networks")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--block", type=int, default=3, help="updates timed together in one block")
     args = parser.parse_args(argv)
-    try:
-        args.device = resolve_device(args.device)
-        torch.manual_seed(0)
-        keep_freed_memory()
-        if args.arch == "toy":
-            if args.model not in ("ali", "gan") or args.device != "cpu":
-                raise UserError("--arch toy measures --model ali or gan on --device cpu")
-            _print_toy(args, benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block))
-            return 0
-        families = [n for n, e in MODELS.items() if any(a != "toy" for a in e.archs)]
-        for model in _names(args.model, families, "model"):
-            archs = sorted(a for a in MODELS.get(model).archs if a != "toy")
-            for arch in _names(args.arch, archs, f"architecture of {model}"):
-                rows = benchmark_image(model, arch, args.batch, args.repeats, args.block, args.device, args.compile)
-                _print_image(model, arch, args, rows)
-                sys.stdout.flush()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    args.device = resolve_device(args.device)
+    torch.manual_seed(0)
+    keep_freed_memory()
+    if args.arch == "toy":
+        if args.model not in ("ali", "gan") or args.device != "cpu":
+            raise UserError("--arch toy measures --model ali or gan on --device cpu")
+        _print_toy(args, benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block))
+        return 0
+    families = [n for n, e in MODELS.items() if any(a != "toy" for a in e.archs)]
+    for model in _names(args.model, families, "model"):
+        archs = sorted(a for a in MODELS.get(model).archs if a != "toy")
+        for arch in _names(args.arch, archs, f"architecture of {model}"):
+            rows = benchmark_image(model, arch, args.batch, args.repeats, args.block, args.device, args.compile)
+            _print_image(model, arch, args, rows)
+            sys.stdout.flush()
     return 0
 
 

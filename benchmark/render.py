@@ -11,69 +11,88 @@ from pathlib import Path
 
 import pandas as pd
 
-from benchmark.errors import UserError
+from benchmark.cli import add_arguments, entry_point
 from benchmark.registry import PROFILES, TABLES
 from benchmark.results import STD_DDOF, load_record, results_path
-from benchmark.tables import Metric, TableSpec
+from benchmark.tables import Column, RowSpec, TableSpec
 
 NOT_RUN = "not run"
 
 
-def _fmt(value: float | None, metric: Metric) -> str:
+def _fmt(value: float | None, column: Column) -> str:
     if value is None:
         return "–"
-    if isinstance(value, int) and metric.scale == 1:
+    if isinstance(value, int) and column.scale == 1:
         return str(value)  # counts (a run's modes, a row's min and max) print as integers
-    return f"{value * metric.scale:.{metric.digits}f}"
+    return f"{value * column.scale:.{column.digits}f}"
 
 
-def _mean_std(stats: dict | None, metric: Metric) -> str:
-    if not stats or stats.get("n", 0) == 0:
-        return NOT_RUN
-    return f"{_fmt(stats['mean'], metric)} ± {_fmt(stats['std'], metric)}"
+def _mean_std(stats: dict | None, column: Column) -> str:
+    return f"{_fmt(stats['mean'], column)} ± {_fmt(stats['std'], column)}"
 
 
-def _n_cell(row_summary: dict | None, metric_stats: dict | None) -> str:
+def _n_cell(row_summary: dict | None, n_ok: int) -> str:
     if not row_summary:
         return "0"
-    n_ok = (metric_stats or {}).get("n", 0)
     failed = row_summary["n_failed"]
     return f"{n_ok} ({failed} failed)" if failed else str(n_ok)
 
 
+def _ours(row: RowSpec, row_summary: dict | None, stats: dict | None, column: Column) -> str:
+    """The cell of ours: mean ± std, or why there is no number."""
+    if row.cited_only:
+        return "cited only"
+    if row.pending:
+        return f"not run yet ({row.pending})"
+    if stats and stats.get("n"):
+        return _mean_std(stats, column)
+    if (row_summary or {}).get("unavailable"):
+        return "data unavailable"
+    if row_summary and row_summary["n_runs"] and row_summary["n_runs"] == row_summary["n_failed"]:
+        return "all runs failed"
+    if row_summary and row_summary["n_runs"]:
+        return "–"  # the row ran but has no value in this column (e.g. a GAN's reconstruction error)
+    return NOT_RUN
+
+
+def _compared(spec: TableSpec) -> set[str]:
+    """Columns with a paper value in some row: they print paper, ours and the difference."""
+    return {c.key for c in spec.columns if any(c.key in r.paper for r in spec.rows)}
+
+
 def summary_frames(spec: TableSpec, record: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(formatted frame for Markdown/LaTeX, numeric frame for CSV), one row per table row."""
-    main = spec.main_metric
+    """(formatted frame for Markdown/LaTeX, numeric frame for CSV), one row per table row; per column the paper's
+    value, ours and the difference where the paper has a number, ours alone otherwise."""
+    compared = _compared(spec)
     shown, numeric = [], []
     for row in spec.rows:
         row_summary = record["summary"].get(row.key)
         metrics = (row_summary or {}).get("metrics", {})
-        stats = metrics.get(main.key)
-        paper_mean = row.paper.mean if row.paper else None
-        ours_mean = stats["mean"] if stats and stats.get("n") else None
-        diff = ours_mean - paper_mean if ours_mean is not None and paper_mean is not None else None
         label = f"{row.label} (cited)" if row.cited_only else row.label
-        ours = "cited only" if row.cited_only else _mean_std(stats, main)
-        if ours == NOT_RUN and (row_summary or {}).get("unavailable"):
-            ours = "data unavailable"
-        line = {
-            "model": label,
-            f"paper: {main.label}": row.paper.text if row.paper else "–",
-            f"ours: {main.label}": ours,
-            "min": _fmt(stats["min"], main) if ours_mean is not None else "–",
-            "max": _fmt(stats["max"], main) if ours_mean is not None else "–",
-            "n": _n_cell(row_summary, stats),
-            "ours − paper": (f"{diff * main.scale:+.{main.digits}f}" if diff is not None else "–"),
-        }
-        num = {"model": row.label, "paper_mean": paper_mean, "n_runs": (row_summary or {}).get("n_runs", 0),
-               "n_failed": (row_summary or {}).get("n_failed", 0)}
-        for metric in (main, *spec.other_metrics):
-            m = metrics.get(metric.key)
-            if metric is not main:
-                line[metric.label] = _mean_std(m, metric) if m else "–"
+        line: dict[str, str] = {"model": label}
+        num: dict = {"model": row.label, "cited_only": row.cited_only,
+                     "n_runs": (row_summary or {}).get("n_runs", 0), "n_failed": (row_summary or {}).get("n_failed", 0)}
+        n_ok = 0
+        for column in spec.columns:
+            stats = metrics.get(column.key)
+            paper = row.paper.get(column.key)
+            ours_mean = stats["mean"] if stats and stats.get("n") and not row.cited_only else None
+            n_ok = max(n_ok, (stats or {}).get("n", 0))
+            if column.key in compared:
+                line[f"paper: {column.label}"] = paper.text if paper else "–"
+            line[f"ours: {column.label}"] = _ours(row, row_summary, stats, column)
+            if column.show_range:
+                line[f"min: {column.label}"] = _fmt(stats["min"], column) if ours_mean is not None else "–"
+                line[f"max: {column.label}"] = _fmt(stats["max"], column) if ours_mean is not None else "–"
+            diff = ours_mean - paper.mean if ours_mean is not None and paper and paper.mean is not None else None
+            if column.key in compared:
+                line[f"ours − paper: {column.label}"] = (f"{diff * column.scale:+.{column.digits}f}"
+                                                         if diff is not None else "–")
+            num[f"{column.key}_paper"] = paper.mean if paper else None
             for stat in ("mean", "std", "min", "max", "n"):
-                num[f"{metric.key}_{stat}"] = (m or {}).get(stat)
-        num["diff_mean_vs_paper"] = diff
+                num[f"{column.key}_{stat}"] = (stats or {}).get(stat)
+            num[f"{column.key}_diff_vs_paper"] = diff
+        line["n"] = "–" if row.cited_only or row.pending else _n_cell(row_summary, n_ok)
         shown.append(line)
         numeric.append(num)
     return pd.DataFrame(shown), pd.DataFrame(numeric)
@@ -86,8 +105,8 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
         for key in spec.hparam_columns:
             value = run.get("hparams", {}).get(key)
             line[key] = f"{value:.3g}" if isinstance(value, float) else "–"
-        for metric in (spec.main_metric, *spec.other_metrics):
-            line[metric.label] = _fmt(run["values"].get(metric.key), metric)
+        for column in spec.columns:
+            line[column.label] = _fmt(run["values"].get(column.key), column)
         line["updates"] = run.get("steps", "–")
         lines.append(line)
     return pd.DataFrame(lines)
@@ -128,18 +147,21 @@ def _other_profiles(results_dir: Path, table: str, profile: str) -> str:
 def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: list[Path]) -> str:
     shown, _ = summary_frames(spec, record)
     lines = [f"# {spec.title}", "",
-             f"Profile `{record['profile']}` · config hash `{record['config_hash']}` · source: {spec.source}", "",
-             _markdown(shown), ""]
+             f"Profile `{record['profile']}` · config hash `{record['config_hash']}` · source: {spec.source}", ""]
+    stand_ins = spec.stand_ins(record["config"]) if spec.stand_ins else ()
+    lines += [f"**Stand-in data (not the paper's protocol): {note}**" for note in stand_ins]
+    lines += [""] if stand_ins else []
+    lines += [_markdown(shown), ""]
     lines.append("Paper values: " + "; ".join(
-        f"{r.label}: {r.paper.source} ({r.paper.error_bar})" for r in spec.rows if r.paper) + ".")
-    lines.append(f"Ours: mean ± std over runs (std with ddof {STD_DDOF}), min, max and n over finished runs; "
-                 "a failed (diverged) run is counted in n as failed and kept below.")
+        f"{r.label}{'' if len(spec.columns) == 1 else f' ({key})'}: {p.source} (± {p.error_bar})"
+        for r in spec.rows for key, p in r.paper.items()) + ".")
+    lines.append(f"Ours: mean ± std over runs (std with ddof {STD_DDOF}), n over finished runs; a failed (diverged) "
+                 "run is counted in n as failed and kept below; a cell without a number says why.")
     if spec.scale_note:
         lines.append(f"Scale of this profile: {spec.scale_note(record['config'])}")
     unavailable = {r.label: record["summary"][r.key]["unavailable"] for r in spec.rows
                    if record["summary"].get(r.key, {}).get("unavailable")}
     lines += [f"Data unavailable for {label}: {reason}" for label, reason in unavailable.items()]
-    lines += [f"Stand-in data: {note}" for note in spec.stand_ins]
     subsets = [f"{name}: {p['dataset']} {p['split']}, {p['full_or_subset']}" for name, p in record["datasets"].items()
                if "subset" in str(p.get("full_or_subset", ""))]
     lines += [f"Subset data: {'; '.join(subsets)}."] if subsets else []
@@ -164,7 +186,8 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
 def render_table(spec: TableSpec, record: dict, results_dir: Path, tables_dir: Path) -> list[Path]:
     out_dir = Path(tables_dir) / record["profile"]
     out_dir.mkdir(parents=True, exist_ok=True)
-    figures = spec.figures(record, out_dir / "figures") if spec.figures else []
+    record_path = results_path(results_dir, record["profile"], spec.name)
+    figures = spec.figures(record, record_path, out_dir / "figures") if spec.figures else []
     shown, numeric = summary_frames(spec, record)
     md = out_dir / f"{spec.name}.md"
     md.write_text(render_markdown(spec, record, results_dir, figures))
@@ -188,22 +211,18 @@ def render_all(results_dir: Path, tables_dir: Path, profiles: list[str] | None =
     return written
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmark.render", description=__doc__.splitlines()[0])
     parser.add_argument("--profile", action="append", help="profile(s) to render (default: all with results)")
     parser.add_argument("--table", action="append", help="table(s) to render (default: all with results)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
-    parser.add_argument("--tables-dir", type=Path, default=Path("tables"))
+    add_arguments(parser, "results_dir", "tables_dir")
     args = parser.parse_args(argv)
-    try:
-        for p in args.profile or []:
-            PROFILES.get(p)
-        for t in args.table or []:
-            TABLES.get(t)
-        written = render_all(args.results_dir, args.tables_dir, args.profile, args.table)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    for p in args.profile or []:
+        PROFILES.get(p)
+    for t in args.table or []:
+        TABLES.get(t)
+    written = render_all(args.results_dir, args.tables_dir, args.profile, args.table)
     for path in written:
         print(path)
     return 0

@@ -1,10 +1,12 @@
 """Result records: one JSON file per (profile, table), the single source of truth for every rendered table.
 
-A record holds the resolved config and its hash, the protocol options, dataset provenance, and per run: id, row,
-seed, hyperparameters, status (ok; failed, with step and reason; or unavailable, with the reason the data needed
-is missing), values, device, git commit, library versions and
-wall time; plus a summary (mean, std, min, max, n) per row and metric recomputed from the runs on every write.
-Writes are atomic (temporary file, then rename), so an interrupted write never loses what was stored.
+A record holds the resolved config, the protocol options and the hash of both, dataset provenance, and per run a
+`RunRecord` (row, index, seed, hyperparameters, steps, status ok / failed / unavailable, the failure's step and
+reason or the reason the data is missing, values, artifacts) stamped with device, git commit, library versions and
+wall time; plus a summary (mean, std, min, max, n) per row and value recomputed from the runs on every write.
+Bulky data (figure points, per-attribute arrays) go to artifact files beside the record
+(`<table>.artifacts/<name>.json`); the record names them.  Writes are atomic (temporary file, then rename), so an
+interrupted write never loses what was stored.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import os
 import platform
 import re
 import subprocess
+from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
 from pathlib import Path
@@ -22,7 +25,8 @@ from typing import Any
 from benchmark.config import config_hash
 from benchmark.errors import UserError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: RunRecord runs, artifacts beside the record, the protocol options in the hash
+STATUSES = ("ok", "failed", "unavailable")
 STD_DDOF = 0  # population std over runs, as the official ALI SVM script reports; named under every table
 
 
@@ -87,8 +91,56 @@ def load_record(path: Path) -> dict:
     except json.JSONDecodeError as e:
         raise UserError(f"{path} is not valid JSON ({e}); restore it from git or move it away to recompute") from None
     if record.get("schema") != SCHEMA_VERSION:
-        raise UserError(f"{path} has schema {record.get('schema')!r}, this code reads {SCHEMA_VERSION}")
+        raise UserError(f"{path} has schema {record.get('schema')!r}, this code reads {SCHEMA_VERSION}; move it away "
+                        "to recompute it")
     return record
+
+
+def record_hash(config: dict, protocol: dict) -> str:
+    """What decides whether stored runs still match the code: the config and the protocol options together."""
+    return config_hash({"config": config, "protocol": protocol})
+
+
+@dataclass
+class RunRecord:
+    """One run of one row of a table (or one trained model of `benchmark.fit`), as the store writes it.
+
+    status: "ok" (values hold its numbers), "failed" (diverged: `failure` = {"step", "reason"}) or "unavailable"
+    (the data it needs is missing: `reason`; retried on the next call).  `artifacts` names bulky files written beside
+    the record with `ResultStore.write_artifact`; `extra` holds what a table adds (the model it loaded, a base run).
+    """
+
+    row: str
+    index: int
+    seed: int
+    status: str = "ok"
+    hparams: dict = field(default_factory=dict)
+    steps: int | None = None
+    failure: dict | None = None
+    reason: str | None = None
+    values: dict = field(default_factory=dict)
+    artifacts: dict = field(default_factory=dict)
+    device: str = "cpu"
+    wall_s: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.status not in STATUSES:
+            raise ValueError(f"run status {self.status!r} is not one of {STATUSES}")
+        if self.status == "failed" and not self.failure:
+            raise ValueError("a failed run needs its failure (step and reason)")
+        if self.status == "unavailable" and not self.reason:
+            raise ValueError("an unavailable run needs the reason its data is missing")
+
+    @property
+    def run_id(self) -> str:
+        return f"{self.row}/{self.index}"
+
+    @classmethod
+    def from_training(cls, row: str, index: int, seed: int, failure: dict | None, values: dict, **fields):
+        """ok with its values, or failed (and no values) when training diverged."""
+        return cls(row, index, seed, status="failed" if failure else "ok", failure=failure,
+                   values={} if failure else values, **fields)
 
 
 def _differing_keys(a: dict, b: dict) -> list[str]:
@@ -100,19 +152,21 @@ class ResultStore:
 
     def __init__(self, results_dir: Path, table: str, profile: str, config: dict, protocol: dict, datasets: dict):
         self.path = results_path(results_dir, profile, table)
-        digest = config_hash(config)
+        self.table = table
+        digest = record_hash(config, protocol)
         if self.path.exists():
             self.record = load_record(self.path)
             if self.record["config_hash"] != digest:
-                keys = ", ".join(_differing_keys(self.record["config"], config)) or "(protocol)"
+                keys = _differing_keys(self.record["config"], config)
+                keys += [f"protocol.{k}" for k in _differing_keys(self.record.get("protocol", {}), protocol)]
+                keys = ", ".join(keys) or "(unknown)"
                 raise UserError(
                     f"{self.path} holds results of another config of {table!r} (differs in: {keys}); results of "
                     "different configs are never mixed. Run with the stored config, or move that file away to start anew."
                 )
         else:
             self.record = {"schema": SCHEMA_VERSION, "table": table, "profile": profile, "config_hash": digest,
-                           "config": config, "runs": {}, "extras": {}, "summary": {}}
-        self.record["protocol"] = protocol
+                           "config": config, "protocol": protocol, "runs": {}, "artifacts": {}, "summary": {}}
         self.record["datasets"] = datasets
 
     @property
@@ -130,15 +184,29 @@ class ResultStore:
     def runs_of(self, row: str) -> dict[str, dict]:
         return {k: v for k, v in self.record["runs"].items() if v["row"] == row}
 
-    def put_run(self, run_id: str, run: dict) -> None:
-        run = {**run, **environment()}
-        run["values"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
-                         for k, v in run.get("values", {}).items()}
-        self.record["runs"][run_id] = run
+    def put_run(self, run: RunRecord) -> None:
+        stored = {**asdict(run), "wall_s": round(run.wall_s, 3), **environment()}
+        stored["values"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
+                            for k, v in run.values.items()}
+        self.record["runs"][run.run_id] = stored
         self.save()
 
-    def put_extra(self, key: str, value: Any) -> None:
-        self.record["extras"][key] = value
+    @property
+    def artifact_dir(self) -> Path:
+        return self.path.with_name(f"{self.table.rsplit('/', 1)[-1]}.artifacts")
+
+    def write_artifact(self, name: str, obj: Any) -> str:
+        """Write bulky data beside the record (compact JSON); returns its path relative to the record's folder."""
+        path = self.artifact_dir / f"{name.replace('/', '-')}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
+        os.replace(tmp, path)
+        return str(path.relative_to(self.path.parent))
+
+    def put_artifact(self, key: str, obj: Any) -> None:
+        """A table-level artifact (e.g. the data points a figure draws), named in the record under `artifacts`."""
+        self.record["artifacts"][key] = self.write_artifact(key, obj)
         self.save()
 
     def save(self) -> None:
@@ -164,7 +232,12 @@ class ResultStore:
         return out
 
 
-COMPARED_RUN_FIELDS = ("row", "seed", "hparams", "status", "failure", "values")
+def read_artifact(record_path: Path, relative: str) -> Any:
+    """An artifact a record names, read from beside the record file."""
+    return json.loads((Path(record_path).parent / relative).read_text())
+
+
+COMPARED_RUN_FIELDS = ("row", "index", "seed", "hparams", "status", "failure", "values")
 
 
 def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float = 1e-8) -> list[str]:

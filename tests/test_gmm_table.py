@@ -14,8 +14,9 @@ FAST = {"steps": 40, "variant_steps": 20, "runs": 2, "n_train": 1000, "n_heldout
 
 
 def _run(tmp: Path, stop_after=None, overrides=FAST, cache="cache"):
-    ctx = RunContext(device="cpu", cache_dir=tmp / cache, progress=False, stop_after=stop_after)
-    return run_table("gmm_modes", "smoke", dict(overrides), ctx, tmp / "results")
+    ctx = RunContext(device="cpu", cache_dir=tmp / cache, progress=False, stop_after=stop_after,
+                     results_dir=tmp / "results", tables_dir=tmp / "tables")
+    return run_table("gmm_modes", "smoke", dict(overrides), ctx)
 
 
 def test_the_pinned_smoke_results_are_reproduced(repo):
@@ -61,7 +62,7 @@ def test_a_diverged_run_is_recorded_and_rendered_not_raised(tmp_path, monkeypatc
     assert failed["status"] == "failed" and failed["failure"]["step"] == 1
     assert "non-finite" in failed["failure"]["reason"]
     assert record["summary"]["gan"]["n_failed"] == 1
-    assert record["runs"]["gan_inverse/0"]["base_run"] == "gan/0"
+    assert record["runs"]["gan_inverse/0"]["extra"]["base_run"] == "gan/0"
     render_all(tmp_path / "results", tmp_path / "tables")
     table = (tmp_path / "tables" / "smoke" / "gmm_modes.md").read_text()
     assert "1 (1 failed)" in table

@@ -3,22 +3,22 @@ import json
 import pytest
 
 from benchmark.errors import UserError
-from benchmark.results import ResultStore, compare_records, load_record, summarize
+from benchmark.results import ResultStore, RunRecord, compare_records, load_record, summarize
 
 
 def _store(tmp_path, config=None):
     return ResultStore(tmp_path, "t", "smoke", config or {"a": 1}, {"option": "x"}, {"d": {"n": 3}})
 
 
-def _run(row, value, status="ok"):
-    return {"row": row, "seed": 1, "hparams": {}, "status": status, "failure": None, "values": {"m": value}}
+def _run(row, value, index=0, **fields):
+    return RunRecord(row, index, seed=1, values={"m": value}, **fields)
 
 
 def test_summary_is_recomputed_from_the_runs_and_failures_are_counted(tmp_path):
     store = _store(tmp_path)
-    store.put_run("r/0", _run("r", 2))
-    store.put_run("r/1", _run("r", 4))
-    store.put_run("r/2", {**_run("r", None, "failed"), "failure": {"step": 3, "reason": "nan"}, "values": {}})
+    store.put_run(_run("r", 2))
+    store.put_run(_run("r", 4, 1))
+    store.put_run(RunRecord.from_training("r", 2, 1, {"step": 3, "reason": "nan"}, {"m": 9}))
     summary = load_record(store.path)["summary"]["r"]
     assert summary["n_runs"] == 3 and summary["n_failed"] == 1
     assert summary["metrics"]["m"] == {"mean": 3.0, "std": 1.0, "min": 2, "max": 4, "n": 2}
@@ -31,7 +31,7 @@ def test_population_std_over_runs():
 
 def test_reopening_keeps_runs_and_refuses_another_config(tmp_path):
     store = _store(tmp_path)
-    store.put_run("r/0", _run("r", 2))
+    store.put_run(_run("r", 2))
     again = _store(tmp_path)
     assert again.run("r/0")["values"] == {"m": 2}
     with pytest.raises(UserError, match="differs in: a"):
@@ -41,7 +41,7 @@ def test_reopening_keeps_runs_and_refuses_another_config(tmp_path):
 
 def test_runs_record_their_provenance_and_non_finite_values_become_null(tmp_path):
     store = _store(tmp_path)
-    store.put_run("r/0", _run("r", float("nan")))
+    store.put_run(_run("r", float("nan")))
     run = json.loads(store.path.read_text())["runs"]["r/0"]
     assert run["values"]["m"] is None
     assert {"git_commit", "versions", "platform"} <= set(run)
@@ -58,32 +58,32 @@ def test_a_corrupt_record_gives_a_clear_error(tmp_path):
 def test_compare_is_exact_on_integers_and_tolerant_on_floats(tmp_path):
     a = _store(tmp_path / "a")
     b = _store(tmp_path / "b")
-    a.put_run("r/0", {**_run("r", 5), "values": {"count": 5, "err": 1.0}})
-    b.put_run("r/0", {**_run("r", 5), "values": {"count": 5, "err": 1.0 + 1e-9}})
+    a.put_run(RunRecord("r", 0, 1, values={"count": 5, "err": 1.0}))
+    b.put_run(RunRecord("r", 0, 1, values={"count": 5, "err": 1.0 + 1e-9}))
     assert compare_records(a.record, b.record) == []
-    b.put_run("r/0", {**_run("r", 5), "values": {"count": 6, "err": 1.0}})
+    b.put_run(RunRecord("r", 0, 1, values={"count": 6, "err": 1.0}))
     problems = compare_records(a.record, b.record)
     assert any("count" in p for p in problems)
 
 
 def test_unavailable_data_is_shown_and_retried_not_counted_as_a_run(tmp_path):
     from benchmark.render import render_markdown
-    from benchmark.tables import Metric, PaperValue, RowSpec, TableSpec
+    from benchmark.tables import Column, PaperValue, RowSpec, TableSpec
 
     store = _store(tmp_path)
-    store.put_run("r/0", {"row": "r", "status": "unavailable", "reason": "SVHN test images are not present",
-                          "values": {}})
+    store.put_run(RunRecord("r", 0, 1, status="unavailable", reason="SVHN test images are not present"))
     store.record["datasets"] = {"d": {"dataset": "SVHN", "split": "train", "full_or_subset": "subset (1083 of 73257)"}}
     assert not store.done("r/0")
     assert store.summary()["r"] == {"n_runs": 0, "n_failed": 0, "metrics": {},
                                     "unavailable": "SVHN test images are not present"}
-    spec = TableSpec("t", "T", "src", dict, {}, (RowSpec("r", "Row", PaperValue("1.0", 1.0, "paper")),),
-                     Metric("m", "m"), (), (), None, None, None, stand_ins=("labelled train split in two",))
+    spec = TableSpec("t", "T", "src", dict, {}, (RowSpec("r", "Row", {"m": PaperValue("1.0", 1.0, "paper")}),),
+                     (Column("m", "m"),), (), None, None, None,
+                     stand_ins=lambda config: ("labelled train split in two",))
     store.save()
     text = render_markdown(spec, store.record, tmp_path, [])
     assert "| data unavailable" in text
     assert "Data unavailable for Row: SVHN test images are not present" in text
-    assert "Stand-in data: labelled train split in two" in text
+    assert "**Stand-in data (not the paper's protocol): labelled train split in two**" in text
     assert "Subset data: d: SVHN train, subset (1083 of 73257)." in text
 
 
@@ -94,3 +94,29 @@ def test_json_keeps_number_lists_on_one_line_and_round_trips():
     text = to_json(obj)
     assert json.loads(text) == obj
     assert "[0.1, -2e-05]" in text and "[1, 2]" in text
+
+
+def test_a_run_record_refuses_an_unknown_status_and_a_failure_without_its_reason():
+    with pytest.raises(ValueError, match="status"):
+        RunRecord("r", 0, 1, status="done")
+    with pytest.raises(ValueError, match="failure"):
+        RunRecord("r", 0, 1, status="failed")
+    with pytest.raises(ValueError, match="reason"):
+        RunRecord("r", 0, 1, status="unavailable")
+
+
+def test_another_protocol_option_is_another_record(tmp_path):
+    _store(tmp_path).put_run(_run("r", 2))
+    with pytest.raises(UserError, match="protocol.option"):
+        ResultStore(tmp_path, "t", "smoke", {"a": 1}, {"option": "y"}, {})
+
+
+def test_artifacts_are_written_beside_the_record_and_named_in_it(tmp_path):
+    from benchmark.results import read_artifact
+
+    store = _store(tmp_path)
+    rel = store.write_artifact("r-0", {"points": [[1, 2]]})
+    store.put_run(_run("r", 2, artifacts={"figure": rel}))
+    record = load_record(store.path)
+    assert read_artifact(store.path, record["runs"]["r/0"]["artifacts"]["figure"]) == {"points": [[1, 2]]}
+    assert (tmp_path / "smoke" / "t.artifacts" / "r-0.json").is_file()

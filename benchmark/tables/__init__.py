@@ -1,49 +1,58 @@
-"""Table specs: rows (model x protocol), the papers' numbers with their sources, the named choices, the runner."""
+"""Table specs: rows (model x protocol), columns (metric x setting), the papers' numbers per cell with their sources,
+the named choices, and the runner that fills the cells."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from benchmark.cli import DEFAULTS
 from benchmark.config import to_jsonable, with_overrides
 
 
 @dataclass(frozen=True)
 class PaperValue:
-    """A number as a paper prints it, with where it comes from and what its error bar means."""
+    """A number as a paper prints it, with where it comes from and what its error bar means (1σ, 3σ, unstated)."""
 
     text: str
     mean: float | None
     source: str
-    error_bar: str = ""
+    error_bar: str = "unstated"
 
 
 @dataclass(frozen=True)
-class RowSpec:
-    key: str  # the row id used in run ids ("ali", "gan", ...)
-    label: str  # as the rendered table prints it
-    paper: PaperValue | None = None
-    cited_only: bool = False  # a row we cannot train: shown as cited, never as ours
+class Column:
+    """One cell of every row: a stored run value (`key`) under one setting, e.g. test error at 1000 labels."""
 
-
-@dataclass(frozen=True)
-class Metric:
     key: str
     label: str
     digits: int = 2
     scale: float = 1.0  # e.g. 100 to print a fraction as a percentage
+    show_range: bool = False  # print min and max over runs beside mean ± std
+
+
+@dataclass(frozen=True, eq=False)
+class RowSpec:
+    key: str  # the row id used in run ids ("ali", "gan", ...)
+    label: str  # as the rendered table prints it
+    paper: dict[str, PaperValue] = field(default_factory=dict)  # column key -> the paper's number
+    cited_only: bool = False  # a row we cannot train: shown as cited, never as ours
+    pending: str = ""  # a row this suite will run but does not yet: why (printed in its cells)
 
 
 @dataclass
 class RunContext:
-    """What the CLI passes to a table's runner besides the config."""
+    """What the CLI passes to a table's runner besides the config: where things go and how to compute."""
 
     device: str = "cpu"
-    cache_dir: Path = Path(".cache/benchmark")
+    cache_dir: Path = field(default_factory=lambda: Path(DEFAULTS["cache_dir"]))
     data_root: str | None = None  # --data-root (else BENCHMARK_DATA, else ./data)
     download: bool = False  # let torchvision download missing datasets
     progress: bool = True
     stop_after: int | None = None  # end training early (tests of resume); the run is left unfinished
+    compile: bool = False  # torch.compile the image networks
+    results_dir: Path = field(default_factory=lambda: Path(DEFAULTS["results_dir"]))
+    tables_dir: Path = field(default_factory=lambda: Path(DEFAULTS["tables_dir"]))
 
 
 @dataclass(frozen=True)
@@ -54,16 +63,15 @@ class TableSpec:
     config_cls: type
     profiles: dict[str, dict[str, Any]]  # profile -> overrides of the config defaults (the paper's values)
     rows: tuple[RowSpec, ...]
-    main_metric: Metric
-    other_metrics: tuple[Metric, ...]
+    columns: tuple[Column, ...]
     choices: tuple[str, ...]  # every [ours] / [code] choice, printed under the table
     run: Callable  # (config, store, ctx) -> None
-    protocol: Callable  # config -> dict of named protocol options, stored in the record
+    protocol: Callable  # config -> dict of named protocol options, stored in the record and hashed with the config
     datasets: Callable  # config -> dict of provenance records
     hparam_columns: tuple[str, ...] = ()
-    stand_ins: tuple[str, ...] = ()  # stand-in splits the spec allows (e.g. SVHN train split in two), printed
+    stand_ins: Callable | None = None  # stored config -> stand-ins for missing data, printed above the numbers
     scale_note: Callable | None = None  # stored config -> how this profile's sizes compare with the paper's
-    figures: Callable | None = None  # (record, out_dir) -> list of written paths
+    figures: Callable | None = None  # (record, record path, out_dir) -> list of written paths
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
 
     def config(self, profile: str, overrides: dict[str, Any] | None = None):

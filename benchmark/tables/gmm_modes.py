@@ -19,9 +19,9 @@ from benchmark.nets.toy import ToySizes
 from benchmark.protocols.modes import mode_coverage, nearest_component
 from benchmark.protocols.recon import euclidean_error
 from benchmark.registry import MODELS, TABLES
-from benchmark.results import ResultStore
+from benchmark.results import ResultStore, RunRecord
 from benchmark.rng import RunGenerators, derive_seed
-from benchmark.tables import Metric, PaperValue, RowSpec, RunContext, TableSpec
+from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
 from benchmark.train import StackedBatcher, train
 
 NAME = "gmm_modes"
@@ -74,10 +74,12 @@ PROFILES = {
 }
 
 ROWS = (
-    RowSpec("ali", "ALI", PaperValue("13.4 ± 5.8 (min 8, max 25)", 13.4, "ALI (Dumoulin et al. 2017), section 4.5",
-                                     "± over 10 runs; std convention not stated")),
-    RowSpec("gan", "GAN", PaperValue("10.4 ± 9.2 (min 1, max 22)", 10.4, "ALI (Dumoulin et al. 2017), section 4.5",
-                                     "± over 10 runs; std convention not stated")),
+    RowSpec("ali", "ALI", {"modes_covered": PaperValue(
+        "13.4 ± 5.8 (min 8, max 25)", 13.4, "ALI (Dumoulin et al. 2017), section 4.5",
+        "over 10 runs; std convention not stated")}),
+    RowSpec("gan", "GAN", {"modes_covered": PaperValue(
+        "10.4 ± 9.2 (min 1, max 22)", 10.4, "ALI (Dumoulin et al. 2017), section 4.5",
+        "over 10 runs; std convention not stated")}),
     RowSpec("gan_inverse", "GAN + inverse mapping"),
     RowSpec("gan_posthoc", "GAN + post-hoc learned inference"),
     RowSpec("vae", "VAE"),
@@ -111,11 +113,11 @@ CHOICES = (
     "[ours] Mean ± std over runs uses the population std (ddof 0).",
 )
 
-METRICS_MAIN = Metric("modes_covered", "modes covered (of 25)", digits=1)
-METRICS_OTHER = (
-    Metric("hq_modes", "high-quality modes", digits=1),
-    Metric("hq_fraction", "high-quality samples (%)", digits=1, scale=100.0),
-    Metric("recon_error", "held-out recon. error", digits=3),
+COLUMNS = (
+    Column("modes_covered", "modes covered (of 25)", digits=1, show_range=True),
+    Column("hq_modes", "high-quality modes", digits=1),
+    Column("hq_fraction", "high-quality samples (%)", digits=1, scale=100.0),
+    Column("recon_error", "held-out recon. error", digits=3),
 )
 
 VARIANTS = ("gan_inverse", "gan_posthoc", "vae")
@@ -234,14 +236,14 @@ def _points(t: torch.Tensor) -> list[list[float]]:
 
 
 def _record(store, row, index, seed, hparams, steps, evaluation, failure, wall_s, group, device, **extra):
-    """Store one run: its values, or its failure (step and reason) when it diverged."""
-    run = {"row": row, "index": index, "seed": seed, "hparams": hparams, "steps": steps, "device": device,
-           "wall_s": round(wall_s, 3), "stacked_with": group,
-           "status": "failed" if failure else "ok", "failure": failure,
-           "values": {} if failure else evaluation["values"], **extra}
+    """Store one run: its values, or its failure (step and reason) when it diverged; the points of Figure 7 (for
+    models with an encoder) go to an artifact beside the record."""
+    artifacts = {}
     if not failure and "codes" in evaluation["figure"]:
-        run["figure"] = evaluation["figure"]  # the points of Figure 7, for models with an encoder
-    store.put_run(f"{row}/{index}", run)
+        artifacts["figure"] = store.write_artifact(f"{row}-{index}", evaluation["figure"])
+    store.put_run(RunRecord.from_training(row, index, seed, failure, evaluation["values"], hparams=hparams,
+                                          steps=steps, device=device, wall_s=wall_s, artifacts=artifacts,
+                                          extra={"stacked_with": group, **extra}))
 
 
 def _run_row(row, cfg, data, ctx, store) -> bool:
@@ -300,7 +302,7 @@ def _run_variants(cfg, data, ctx, store) -> None:
     base = store.run(base_id)
     for row in VARIANTS:
         stored = store.run(f"{row}/0")
-        if stored is not None and stored.get("base_run") == base_id:
+        if stored is not None and stored["extra"].get("base_run") == base_id:
             continue
         seed = derive_seed(cfg.seed, NAME, row, base_id)
         decoder, how = (None, "none (trained from scratch)") if row == "vae" else \
@@ -319,8 +321,8 @@ def _run_variants(cfg, data, ctx, store) -> None:
 def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
     data = make_data(cfg)
     _cache(ctx, store).mkdir(parents=True, exist_ok=True)
-    store.put_extra("figure_data", {"points": _points(data["heldout"][: cfg.figure_points]),
-                                    "component": data["heldout_component"][: cfg.figure_points].tolist()})
+    store.put_artifact("figure_data", {"points": _points(data["heldout"][: cfg.figure_points]),
+                                       "component": data["heldout_component"][: cfg.figure_points].tolist()})
     for row in ("ali", "gan"):
         if not _run_row(row, cfg, data, ctx, store):
             return
@@ -333,10 +335,10 @@ def scale_note(config: dict) -> str:
             f"{paper.steps:,}), {config['n_train']:,} training samples, variants {config['variant_steps']:,} updates.")
 
 
-def _figures(record: dict, out_dir: Path) -> list[Path]:
+def _figures(record: dict, record_path: Path, out_dir: Path) -> list[Path]:
     from benchmark.figures import gmm_figure7
 
-    return gmm_figure7(record, best_run, out_dir)
+    return gmm_figure7(record, record_path, best_run, out_dir)
 
 
 TABLES.register(NAME, TableSpec(
@@ -346,8 +348,7 @@ TABLES.register(NAME, TableSpec(
     config_cls=GMMModesConfig,
     profiles=PROFILES,
     rows=ROWS,
-    main_metric=METRICS_MAIN,
-    other_metrics=METRICS_OTHER,
+    columns=COLUMNS,
     choices=CHOICES,
     run=run,
     protocol=protocol,
