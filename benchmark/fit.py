@@ -1,62 +1,49 @@
-"""Train one image model family on one dataset with the one training loop, then draw its figures.
+"""Train one image model family on one dataset (through the trained-models layer), then draw its figures.
 
     python -m benchmark.fit --model ali --dataset mnist [--profile small] [--arch mnist] [--device auto]
                             [--set steps=500] [--set model.lr=2e-4] [--compile]
 
-The run is checkpointed (and resumed by the same command) under the cache folder; when it ends the record
-results/<profile>/fit/<model>_<dataset>.json holds the configs, the data's provenance, the losses at the end, the
-held-out reconstruction error per level, wall time, device and commit, and the figures it drew into
-tables/<profile>/figures/fit/.  Bad input (unknown name or key, missing data) exits with code 2.
+The model comes from `benchmark.trained.train_or_load`: trained with the one loop (checkpointed and resumed by the
+same command) or loaded when a table already trained it.  The record results/<profile>/fit/<model>_<dataset>.json
+(through the result store: a record of another config is refused) holds the identity, the data's provenance, the
+losses at the end, the held-out reconstruction error per level, wall time, device and commit, and names the figures
+drawn into tables/<profile>/figures/fit/.  Bad input (unknown name or key, missing data) exits with code 2.
 """
 from __future__ import annotations
 
 import argparse
-import math
-import os
+import dataclasses
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from benchmark.allocator import keep_freed_memory
-from benchmark.config import config_hash, parse_assignments, to_jsonable, with_overrides
-from benchmark.data import DataUnavailable, ImageSplit
+from benchmark.cli import add_arguments, entry_point, resolve_data_root, resolve_device
+from benchmark.config import parse_assignments, with_overrides
+from benchmark.data import DataUnavailable
 from benchmark.errors import UserError
 from benchmark.model_figures import draw_model_figures
 from benchmark.models._image import to_unit
-from benchmark.nets.ali_image import Decoder
 from benchmark.protocols.recon import euclidean_error
-from benchmark.registry import DATASETS, MODELS, PROFILES
-from benchmark.results import environment, write_json_atomic
-from benchmark.rng import RunGenerators, derive_seed
-from benchmark.cli import resolve_data_root, resolve_device
-from benchmark.runtime import Runtime
-from benchmark.train import StackedBatcher, train
+from benchmark.registry import PROFILES
+from benchmark.results import ResultStore, RunRecord
+from benchmark.rng import derive_seed
+from benchmark.tables import RunContext
+from benchmark.trained import TRAIN_SPLIT, FitConfig, ModelRequest, load_split, plan_model, train_or_load
 
-TRAIN_SPLIT = {"mnist": "train", "svhn": "train", "cifar10": "train_first45k", "celeba": "train"}  # [code] for ALI
 HELD_OUT_SPLIT = {"mnist": "test", "svhn": "test", "cifar10": "test", "celeba": "valid"}
 PAPER_EPOCHS = {"svhn": 100, "cifar10": 6475, "celeba": 123, "mnist": 100}  # ALI appendix; MNIST [ours]
 SMALL_STEPS = {"mnist": 2000, "svhn": 300, "cifar10": 300, "celeba": 100}
 HELD_OUT_IMAGES = 64
 
 
-@dataclass(frozen=True)
-class FitConfig:
-    """steps: updates to train (0: `epochs` passes over the training images).  train_images: the first n training
-    images (0: all).  batch_size 100 [paper]."""
-
-    steps: int = 0
-    epochs: float = 0.0
-    batch_size: int = 100
-    train_images: int = 0
-    checkpoint_every: int = 500
-    seed: int = 0
-
-
 def profile_config(profile: str, dataset: str) -> FitConfig:
     PROFILES.get(profile)
+    if dataset not in TRAIN_SPLIT:
+        raise UserError(f"benchmark.fit trains on the image datasets ({', '.join(TRAIN_SPLIT)}), not {dataset!r}; "
+                        "the gmm is trained by the gmm_modes table")
     if profile == "smoke":
         return FitConfig(steps=2, batch_size=8, train_images=64, checkpoint_every=0)
     if profile == "small":
@@ -64,98 +51,58 @@ def profile_config(profile: str, dataset: str) -> FitConfig:
     return FitConfig(epochs=PAPER_EPOCHS[dataset])
 
 
-def _split_overrides(overrides: dict[str, str]) -> tuple[dict, dict]:
-    model = {k.removeprefix("model."): v for k, v in overrides.items() if k.startswith("model.")}
-    return {k: v for k, v in overrides.items() if not k.startswith("model.")}, model
+def request_from_cli(model: str, dataset: str, arch: str | None, profile: str, overrides: dict[str, str]) -> ModelRequest:
+    """`--set KEY=V` sets a FitConfig key, `--set model.KEY=V` a key of the family's config (checked when built)."""
+    fit_keys = {k: v for k, v in overrides.items() if not k.startswith("model.")}
+    model_keys = tuple((k.removeprefix("model."), v) for k, v in overrides.items() if k.startswith("model."))
+    fit_config = with_overrides(profile_config(profile, dataset), fit_keys, "--set")
+    return ModelRequest(model, dataset, fit_config, arch=arch or "", model=model_keys)
 
 
-def _load(dataset: str, split: str, data_root, cache_dir, download) -> ImageSplit:
-    return DATASETS.get(dataset).load(split, data_root=data_root, cache_dir=cache_dir, download=download)
-
-
-def _held_out(dataset: str, train_split: ImageSplit, args) -> tuple[torch.Tensor, str]:
+def _held_out(request: ModelRequest, ctx: RunContext, train_images: torch.Tensor) -> tuple[torch.Tensor, str]:
     """The held-out split's first images, or, where the data present lack it, the training split's last images
     (named in the record)."""
-    split = HELD_OUT_SPLIT[dataset]
+    split = HELD_OUT_SPLIT[request.dataset]
     try:
-        images = _load(dataset, split, args.data_root, args.cache_dir, args.download).images
-        return images[:HELD_OUT_IMAGES], split
+        return load_split(request.dataset, split, ctx).images[:HELD_OUT_IMAGES], split
     except DataUnavailable as e:
-        return train_split.images[-HELD_OUT_IMAGES:], f"last {HELD_OUT_IMAGES} {TRAIN_SPLIT[dataset]} images ({e})"
+        return train_images[-HELD_OUT_IMAGES:], f"last {HELD_OUT_IMAGES} {request.split_name} images ({e})"
 
 
-def build_model(model_name: str, arch: str, overrides: dict, seed: int, runtime: Runtime):
-    entry = MODELS.get(model_name)
-    if arch not in entry.archs:
-        raise UserError(f"model {model_name!r} has no architecture {arch!r}; valid: {', '.join(sorted(entry.archs))}")
-    factory = entry.archs[arch]
-    if arch == "toy":
-        raise UserError("benchmark.fit trains image models; the toy networks are trained by the gmm_modes table")
-    default = factory(seed=seed).config
-    config = with_overrides(default, overrides, "--set model.KEY") if overrides else default
-    return factory(config=config, seed=seed, runtime=runtime), config
+def _protocol(request: ModelRequest, ctx: RunContext) -> dict:
+    return {"held_out": _held_out(request, ctx, torch.empty(0))[1], "held_out_images": HELD_OUT_IMAGES,
+            "recon": "mean ||x - decode(a draw of q(z|x))||_2 over the held-out images"}
 
 
-def fit(args) -> dict:
-    dataset = args.dataset
-    DATASETS.get(dataset)
-    if dataset not in TRAIN_SPLIT:
-        raise UserError(f"benchmark.fit trains on the image datasets ({', '.join(TRAIN_SPLIT)}), not {dataset!r}; "
-                        "the gmm is trained by the gmm_modes table")
-    arch = args.arch or dataset
-    fit_overrides, model_overrides = _split_overrides(args.overrides)
-    fit_config = with_overrides(profile_config(args.profile, dataset), fit_overrides, "--set")
-    device = resolve_device(args.device)
-    runtime = Runtime.for_device(device, compile=args.compile)
-    model, model_config = build_model(args.model, arch, model_overrides, fit_config.seed, runtime)
-
-    train_split = _load(dataset, TRAIN_SPLIT[dataset], args.data_root, args.cache_dir, args.download)
-    images = train_split.images[: fit_config.train_images or None]
-    if tuple(images.shape[1:]) != tuple(model.arch.image):
-        raise UserError(f"{dataset} images are {tuple(images.shape[1:])}, the {arch} networks take "
-                        f"{tuple(model.arch.image)}; pick a matching --arch")
-    steps = fit_config.steps or math.ceil(fit_config.epochs * len(images) / fit_config.batch_size)
-    held_out, held_out_source = _held_out(dataset, train_split, args)
-
-    identity = {"model": args.model, "arch": arch, "dataset": dataset, "fit": to_jsonable(fit_config),
-                "model_config": to_jsonable(model_config), "train_images": len(images),
-                "runtime": to_jsonable(runtime)}
-    digest = config_hash(identity)
-    stem = f"{args.model}_{dataset}"
-    checkpoint = Path(args.cache_dir) / "fit" / args.profile / f"{stem}_{digest}.pt"
-    mean_image = images.float().mean(0).div_(255.0).to(device)
-    for module in model.modules():
-        if isinstance(module, Decoder):
-            module.init_pixel_bias(mean_image)
-    batcher = StackedBatcher(images.to(device), fit_config.batch_size,
-                             RunGenerators([derive_seed(fit_config.seed, "batches")]))
-    environment()
-    if device == "cpu":
-        torch.use_deterministic_algorithms(True)
-    result = train(model, batcher, steps, checkpoint=checkpoint, identity=digest,
-                   checkpoint_every=fit_config.checkpoint_every, desc=f"{stem} ({args.profile})",
-                   progress=not args.quiet)
-
-    x = to_unit(held_out.to(device))
+def fit(request: ModelRequest, profile: str, ctx: RunContext) -> tuple[RunRecord, ResultStore]:
+    """Train or load the model, measure its held-out reconstruction error, draw its figures, store its record."""
+    PROFILES.get(profile)
+    plan = plan_model(request, ctx)
+    store = ResultStore(ctx.results_dir, f"fit/{request.family}_{request.dataset}", profile, plan.identity,
+                        _protocol(request, ctx), {"train": plan.data.provenance})  # refuses another config first
+    trained = train_or_load(plan, ctx)
+    if trained is None:
+        raise UserError("training stopped before the end; run the same command again to resume")
+    model = trained.model
+    held_out, _ = _held_out(request, ctx, trained.data.images)
+    x = to_unit(held_out.to(ctx.device))
+    stem = f"{request.family}_{request.dataset}"
     recon, figures = {}, {}
-    if not result.failures:  # a diverged model has no reconstructions or figures to show (its record says why)
+    if not trained.failed:  # a diverged model has no reconstructions or figures to show (its record says why)
         if hasattr(model, "reconstruct"):
-            recon = {f"z{level}" if len(model.levels) > 1 else "z":
+            recon = {f"recon_l2_z{level}" if len(model.levels) > 1 else "recon_l2":
                      euclidean_error(x, model.reconstruct(x, level=level)) for level in model.levels}
-        figure_dir = Path(args.tables_dir) / args.profile / "figures" / "fit"
-        figures = draw_model_figures(model, x, figure_dir, stem, derive_seed(fit_config.seed, "figures"))
-    record = {
-        **identity, "profile": args.profile, "config_hash": digest, "steps": steps, "steps_done": result.steps_done, "finished": result.finished,
-        "status": "failed" if result.failures else "ok", "failure": result.failures.get(0),
-        "last_losses": {k: v[0] for k, v in result.last_losses.items()},
-        "held_out": {"source": held_out_source, "n": len(x)},
-        "held_out_recon_l2": recon, "wall_s": result.wall_s, "device": device,
-        "data": train_split.provenance, "figures": figures, **environment(),
-    }
-    path = Path(args.results_dir) / args.profile / "fit" / f"{stem}.json"
-    write_json_atomic(path, record)
-    record["path"] = str(path)
-    return record
+        figure_dir = Path(ctx.tables_dir) / profile / "figures" / "fit"
+        figures = draw_model_figures(model, x, figure_dir, stem, derive_seed(request.fit.seed, "figures"))
+    training = trained.record
+    run = RunRecord(request.family, 0, request.fit.seed, status=training["status"], failure=training["failure"],
+                    steps=training["steps_done"], values={} if trained.failed else recon, device=ctx.device,
+                    wall_s=training["wall_s"],
+                    extra={"model_key": trained.key, "updates": training["steps"], "last_losses": training["last_losses"],
+                           "trained_now": trained.trained_now, "trained_at_commit": training["git_commit"],
+                           "figures": figures})
+    store.put_run(run)
+    return run, store
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -164,41 +111,33 @@ def build_parser() -> argparse.ArgumentParser:
                         "--list)")
     parser.add_argument("--dataset", required=True, help="mnist, svhn, cifar10 or celeba")
     parser.add_argument("--arch", help="the networks (default: the dataset's own)")
-    parser.add_argument("--profile", default="small", help="smoke, small or paper (default small)")
-    parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu or cuda")
+    add_arguments(parser, "profile", "device")
     parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a fit key (steps, epochs, batch_size, train_images, checkpoint_every, seed) "
-                        "or, as model.KEY, a key of the family's config")
-    parser.add_argument("--data-root", help="folder holding the datasets (else BENCHMARK_DATA, else ./data)")
-    parser.add_argument("--download", action="store_true", help="download missing datasets (torchvision)")
-    parser.add_argument("--results-dir", type=Path, default=Path("results"))
-    parser.add_argument("--tables-dir", type=Path, default=Path("tables"))
-    parser.add_argument("--cache-dir", type=Path, default=Path(os.environ.get("BENCHMARK_CACHE", ".cache/benchmark")))
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+                        help="override a fit key (" + ", ".join(f.name for f in dataclasses.fields(FitConfig)) +
+                        ") or, as model.KEY, a key of the family's config")
+    add_arguments(parser, "data_root", "download", "results_dir", "tables_dir", "cache_dir", "quiet")
     return parser
 
 
+@entry_point
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()
-    try:
-        args.data_root = resolve_data_root(args.data_root)
-        args.overrides = parse_assignments(args.assignments)
-        start = time.perf_counter()
-        record = fit(args)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: the checkpoint is kept; run the same command again to resume", file=sys.stderr)
-        return 130
-    losses = ", ".join(f"{k} {v:.4g}" for k, v in record["last_losses"].items())
-    print(f"{record['model']} on {record['dataset']} ({record['profile']}): {record['steps_done']}/{record['steps']} "
-          f"updates, {record['status']}; {losses}; held-out recon L2 {record['held_out_recon_l2']}; "
-          f"{time.perf_counter() - start:.1f} s this call")
-    print(f"  record {record['path']}")
-    for path in record["figures"].values():
+    ctx = RunContext(device=resolve_device(args.device), cache_dir=args.cache_dir,
+                     data_root=resolve_data_root(args.data_root), download=args.download, progress=not args.quiet,
+                     compile=args.compile, results_dir=args.results_dir, tables_dir=args.tables_dir)
+    request = request_from_cli(args.model, args.dataset, args.arch, args.profile, parse_assignments(args.assignments))
+    start = time.perf_counter()
+    if ctx.device == "cpu":
+        torch.use_deterministic_algorithms(True)
+    run, store = fit(request, args.profile, ctx)
+    losses = ", ".join(f"{k} {v:.4g}" for k, v in run.extra["last_losses"].items())
+    how = "trained" if run.extra["trained_now"] else "loaded"
+    print(f"{request.family} on {request.dataset} ({args.profile}, {how}): {run.steps}/{run.extra['updates']} "
+          f"updates, {run.status}; {losses}; held-out {run.values}; {time.perf_counter() - start:.1f} s this call")
+    print(f"  record {store.path}")
+    for path in run.extra["figures"].values():
         print(f"  figure {path}")
     return 0
 

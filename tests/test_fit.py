@@ -17,7 +17,9 @@ def dirs(tmp_path, monkeypatch):
 
 
 def _record(tmp_path, name):
-    return json.loads((tmp_path / "results" / "smoke" / "fit" / f"{name}.json").read_text())
+    """(the record, its one run)."""
+    record = json.loads((tmp_path / "results" / "smoke" / "fit" / f"{name}.json").read_text())
+    return record, record["runs"][f"{name.split('_')[0]}/0"]
 
 
 @pytest.mark.parametrize("family, figures", [
@@ -27,40 +29,48 @@ def _record(tmp_path, name):
 ])
 def test_fit_trains_records_and_draws_the_figures(dirs, tmp_path, family, figures):
     assert fit.main(["--model", family, "--dataset", "mnist", "--profile", "smoke", *dirs]) == 0
-    record = _record(tmp_path, f"{family}_mnist")
-    assert record["status"] == "ok" and record["steps_done"] == record["steps"] == 2 and record["finished"]
-    assert record["train_images"] == 40 and record["data"]["n"] == 40 and record["held_out"]["source"] == "test"
-    assert set(record["figures"]) == figures
-    for path in record["figures"].values():
+    record, run = _record(tmp_path, f"{family}_mnist")
+    assert run["status"] == "ok" and run["steps"] == run["extra"]["updates"] == 2 and run["extra"]["trained_now"]
+    assert record["config"]["train_images"] == 40 and record["datasets"]["train"]["n"] == 40
+    assert record["protocol"]["held_out"] == "test" and record["schema"] == 2
+    assert set(run["extra"]["figures"]) == figures
+    for path in run["extra"]["figures"].values():
         assert Image.open(path).size[0] > 28
     if family == "hali":
-        assert set(record["held_out_recon_l2"]) == {"z1", "z2"}
-        recon = Image.open(record["figures"]["reconstructions_z1"])
+        assert set(run["values"]) == {"recon_l2_z1", "recon_l2_z2"}
+        recon = Image.open(run["extra"]["figures"]["reconstructions_z1"])
         assert recon.size == (8 * 29 + 1, 5 * 29 + 1), "20 held-out images: 5 rows of 4 (real, reconstruction) pairs"
 
 
-def test_fit_resumes_a_finished_run_and_a_new_key_is_a_new_run(dirs, tmp_path):
+def test_fit_loads_a_finished_model_and_refuses_to_mix_a_new_config_into_its_record(dirs, tmp_path, capsys):
     args = ["--model", "vae", "--dataset", "mnist", "--profile", "smoke", *dirs]
     assert fit.main(args) == 0
-    first = _record(tmp_path, "vae_mnist")
+    first, first_run = _record(tmp_path, "vae_mnist")
     assert fit.main(args) == 0
-    again = _record(tmp_path, "vae_mnist")
-    assert again["last_losses"] == first["last_losses"] and again["config_hash"] == first["config_hash"]
-    assert fit.main([*args, "--set", "steps=3", "--set", "model.lr=0.001"]) == 0
-    third = _record(tmp_path, "vae_mnist")
-    assert third["steps_done"] == 3 and third["model_config"]["lr"] == 0.001
-    assert third["config_hash"] != first["config_hash"]
+    again, again_run = _record(tmp_path, "vae_mnist")
+    assert not again_run["extra"]["trained_now"], "the finished model is loaded, not trained again"
+    assert again_run["extra"]["last_losses"] == first_run["extra"]["last_losses"]
+    assert again["config_hash"] == first["config_hash"] and again_run["values"] == first_run["values"]
+    changed = [*args, "--set", "steps=3", "--set", "model.lr=0.001"]
+    assert fit.main(changed) == 2
+    assert "holds results of another config" in capsys.readouterr().err
+    (tmp_path / "results" / "smoke" / "fit" / "vae_mnist.json").rename(tmp_path / "old.json")
+    assert fit.main(changed) == 0
+    third, third_run = _record(tmp_path, "vae_mnist")
+    assert third_run["steps"] == 3 and third["config"]["model_config"]["lr"] == 0.001
+    assert third_run["extra"]["trained_now"] and third["config_hash"] != first["config_hash"]
 
 
 def test_a_diverged_fit_is_recorded_as_failed_without_figures(dirs, tmp_path, monkeypatch):
+    from benchmark import trained
     from benchmark.train import TrainResult
 
-    monkeypatch.setattr(fit, "train", lambda *a, **k: TrainResult(
+    monkeypatch.setattr(trained, "train", lambda *a, **k: TrainResult(
         steps_done=1, failures={0: {"step": 1, "reason": "non-finite d_loss (nan)"}}, finished=True))
     assert fit.main(["--model", "ali", "--dataset", "mnist", "--profile", "smoke", *dirs]) == 0
-    record = _record(tmp_path, "ali_mnist")
-    assert record["status"] == "failed" and record["failure"]["reason"] == "non-finite d_loss (nan)"
-    assert record["figures"] == {} and record["held_out_recon_l2"] == {}
+    _, run = _record(tmp_path, "ali_mnist")
+    assert run["status"] == "failed" and run["failure"]["reason"] == "non-finite d_loss (nan)"
+    assert run["extra"]["figures"] == {} and run["values"] == {}
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -84,6 +94,6 @@ def test_fit_on_the_real_cifar10_subset(data_root, tmp_path):
             "--results-dir", str(tmp_path / "results"), "--tables-dir", str(tmp_path / "tables"),
             "--cache-dir", str(tmp_path / "cache")]
     assert fit.main(args) == 0
-    record = _record(tmp_path, "ali_cifar10")
-    assert record["data"]["split"] == "train_first45k" and record["held_out"]["source"] == "test"
-    assert record["arch"] == "cifar10" and record["status"] == "ok"
+    record, run = _record(tmp_path, "ali_cifar10")
+    assert record["datasets"]["train"]["split"] == "train_first45k" and record["protocol"]["held_out"] == "test"
+    assert record["config"]["arch"] == "cifar10" and run["status"] == "ok"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -11,3 +12,4 @@ class ModelEntry:
     name: str
     description: str
     archs: dict
+    config: Any = None  # the family's default config on the image archs (None: toy-only families)

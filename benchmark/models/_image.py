@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from benchmark.models._game import Player, discriminator_game, update_players
-from benchmark.nets.ali_image import ImageArch
+from benchmark.nets.ali_image import Decoder, ImageArch
 from benchmark.nets.layers import SeededDropout
 from benchmark.rng import derive_seed
 from benchmark.runtime import Runtime
@@ -74,6 +74,18 @@ class ImageModel(nn.Module):
         if self.runtime.compile:
             for network in self.children():
                 network.compile()
+
+    @torch.no_grad()
+    def init_from_data(self, images: torch.Tensor) -> None:
+        """Set-up from the training images, before the first update: every decoder's per-pixel output bias starts at
+        the logit of the mean training image [code]."""
+        total = torch.zeros(images.shape[1:], dtype=torch.float64)
+        for chunk in images.split(4096):
+            total += to_unit(chunk).double().sum(0)
+        mean_image = (total / len(images)).float().to(self.runtime.device)
+        for module in self.modules():
+            if isinstance(module, Decoder):
+                module.init_pixel_bias(mean_image)
 
     def randn(self, *shape: int) -> torch.Tensor:
         return torch.randn(*shape, generator=self.noise, device=self.noise.device)

@@ -95,4 +95,4 @@ class ImageAAE(ImageAutoencoder):
 
 MODELS.register("aae", ModelEntry(
     "aae", "AAE: autoencoder with an adversarial N(0, I) prior on its codes (aggregate posterior)",
-    {arch.name: partial(ImageAAE, arch) for arch in IMAGE_ARCHS}))
+    {arch.name: partial(ImageAAE, arch) for arch in IMAGE_ARCHS}, AAEConfig()))

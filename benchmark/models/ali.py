@@ -87,14 +87,17 @@ class ImageALI(TwoPlayerGame, ImageAutoencoder):
         return self.game(logits, n)
 
 
+BIGAN_CONFIG = ALIConfig(deterministic_encoder=True)
+
+
 def _image_archs(config: ALIConfig) -> dict:
     return {arch.name: partial(ImageALI, arch, config=config) for arch in IMAGE_ARCHS}
 
 
 MODELS.register("ali", ModelEntry("ali", "ALI: encoder and decoder against a discriminator on (x, z)",
-                                  {"toy": ToyALI, **_image_archs(ALIConfig())}))
+                                  {"toy": ToyALI, **_image_archs(ALIConfig())}, ALIConfig()))
 MODELS.register("bigan", ModelEntry("bigan", "BiGAN: ALI with a deterministic encoder E(x) = mu(x)",
-                                    _image_archs(ALIConfig(deterministic_encoder=True))))
+                                    _image_archs(BIGAN_CONFIG), BIGAN_CONFIG))
 MODELS.register("gan_posthoc", ModelEntry(
     "gan_posthoc", "GAN + post-hoc learned inference: GAN generator frozen, encoder and a fresh ALI discriminator "
     "trained on (x, z)", {"toy": ToyPosthocInference}))

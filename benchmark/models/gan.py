@@ -59,4 +59,4 @@ class ImageGAN(TwoPlayerGame, ImageModel):
 
 
 MODELS.register("gan", ModelEntry("gan", "GAN: generator p(x|z) and a discriminator on x", {
-    "toy": ToyGAN, **{arch.name: partial(ImageGAN, arch) for arch in IMAGE_ARCHS}}))
+    "toy": ToyGAN, **{arch.name: partial(ImageGAN, arch) for arch in IMAGE_ARCHS}}, GANConfig()))

@@ -92,4 +92,4 @@ class ImageHALI(TwoPlayerGame, ImageAutoencoder):
 
 MODELS.register("hali", ModelEntry(
     "hali", "HALI: two-level ALI, encoder x -> z1 (a spatial map) -> z2, decoder z2 -> z1 -> x, one discriminator "
-    "on (x, z1, z2)", {name: partial(ImageHALI, arch) for name, arch in HALI_ARCHS.items()}))
+    "on (x, z1, z2)", {name: partial(ImageHALI, arch) for name, arch in HALI_ARCHS.items()}, HALIConfig()))

@@ -86,4 +86,4 @@ class ImageVAE(ImageAutoencoder):
 
 
 MODELS.register("vae", ModelEntry("vae", "VAE: Gaussian encoder and decoder of the same sizes", {
-    "toy": ToyVAE, **{arch.name: partial(ImageVAE, arch) for arch in IMAGE_ARCHS}}))
+    "toy": ToyVAE, **{arch.name: partial(ImageVAE, arch) for arch in IMAGE_ARCHS}}, VAEConfig()))
