@@ -104,7 +104,7 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
         line = {"run": run_id, "status": run["status"]}
         for key in spec.hparam_columns:
             value = run.get("hparams", {}).get(key)
-            line[key] = f"{value:.3g}" if isinstance(value, float) else "–"
+            line[key] = f"{value:.3g}" if isinstance(value, (int, float)) else "–"
         for column in spec.columns:
             line[column.label] = _fmt(run["values"].get(column.key), column)
         line["updates"] = run.get("steps", "–")
