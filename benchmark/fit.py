@@ -132,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     if ctx.device == "cpu":
         torch.use_deterministic_algorithms(True)
     run, store = fit(request, args.profile, ctx)
-    losses = ", ".join(f"{k} {v:.4g}" for k, v in run.extra["last_losses"].items())
+    losses = ", ".join(f"{k} {v:.4g}" if v is not None else f"{k} non-finite"
+                       for k, v in run.extra["last_losses"].items())
     how = "trained" if run.extra["trained_now"] else "loaded"
     print(f"{request.family} on {request.dataset} ({args.profile}, {how}): {run.steps}/{run.extra['updates']} "
           f"updates, {run.status}; {losses}; held-out {run.values}; {time.perf_counter() - start:.1f} s this call")

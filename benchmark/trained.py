@@ -159,7 +159,8 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
     if not finished_before:
         record = {"key": plan.key, "identity": plan.identity, "config_hash": digest, "steps": steps,
                   "steps_done": result.steps_done, "status": "failed" if result.failures else "ok",
-                  "failure": result.failures.get(0), "last_losses": {k: v[0] for k, v in result.last_losses.items()},
+                  "failure": result.failures.get(0),
+                  "last_losses": {k: v[0] if math.isfinite(v[0]) else None for k, v in result.last_losses.items()},
                   "wall_s": round(result.wall_s, 3), "device": ctx.device, **environment()}
         write_json_atomic(record_path, record)
     else:

@@ -19,3 +19,16 @@ def write_mnist(root, n_train: int, n_test: int):
         _idx(raw / f"{prefix}-images-idx3-ubyte.gz", rng.integers(0, 256, (n, 28, 28)))
         _idx(raw / f"{prefix}-labels-idx1-ubyte.gz", np.arange(n) % 10)
     return root
+
+
+def write_svhn_partial(root, n: int):
+    """<root>/svhn_partial as the shared data holds it: the first n train images (random) and 73,257 labels."""
+    folder = root / "svhn_partial"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    labels = (np.arange(73_257) % 10).astype(np.uint8)
+    images = rng.integers(0, 256, (n, 32, 32, 3)).astype(np.uint8)
+    images[:, :, :, 0] = (labels[:n, None, None] * 25).astype(np.uint8)  # a class signal a probe can find
+    np.save(folder / f"train_32x32_first{n}_X_NHWC_uint8.npy", images)
+    np.save(folder / "train_labels_73257_uint8.npy", labels)
+    return root

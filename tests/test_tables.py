@@ -1,0 +1,117 @@
+"""What every registered table must do: reproduce its pinned smoke results, resume an interrupted run to the same
+numbers, skip what is stored, and record (and render) a diverged run instead of raising."""
+from pathlib import Path
+
+import pytest
+import torch
+
+from benchmark.compare import compare_table
+from benchmark.registry import TABLES
+from benchmark.render import render_all
+from benchmark.results import compare_records
+from benchmark.run import run_table
+from benchmark.tables import RunContext, gmm_modes
+from fixtures import write_svhn_partial
+
+
+def _poison_gmm(monkeypatch):
+    build = gmm_modes._build
+
+    def poisoned(row, cfg, seeds, hparams, device):
+        model = build(row, cfg, seeds, hparams, device)
+        target = gmm_modes.run_seed(cfg, "gan", 1)
+        if row == "gan" and target in seeds:
+            with torch.no_grad():
+                model.decoder[0].weight[seeds.index(target)].fill_(float("nan"))
+        return model
+
+    monkeypatch.setattr(gmm_modes, "_build", poisoned)
+
+
+def _poison_svhn_gan(monkeypatch):
+    from benchmark.models.gan import ImageGAN
+
+    original = ImageGAN.init_from_data
+
+    def poisoned(self, images):
+        original(self, images)
+        with torch.no_grad():
+            next(self.decoder.parameters()).fill_(float("nan"))
+
+    monkeypatch.setattr(ImageGAN, "init_from_data", poisoned)
+
+
+# Per table: overrides of its smoke profile that keep it fast, the data it needs (written as a fixture), an update at
+# which to interrupt it, how to make one run diverge, and which run that is.
+ADAPTERS = {
+    "gmm_modes": dict(overrides={"steps": 40, "variant_steps": 20, "runs": 2, "n_train": 1000, "n_heldout": 200,
+                                 "n_eval_samples": 500, "figure_points": 50},
+                      data=None, stop_after=15, poison=_poison_gmm, diverged="gan/1"),
+    "svhn_semi": dict(overrides={}, data=lambda root: write_svhn_partial(root, 300), stop_after=1,
+                      poison=_poison_svhn_gan, diverged="gan_d/0"),
+}
+
+
+@pytest.fixture(autouse=True)
+def _fixture_data_only(monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA", raising=False)
+
+
+def _run(name, tmp: Path, stop_after=None, cache="cache"):
+    adapter = ADAPTERS[name]
+    data_root = tmp / "data" if adapter["data"] else None
+    if data_root is not None and not data_root.exists():
+        adapter["data"](data_root)
+    ctx = RunContext(device="cpu", cache_dir=tmp / cache, progress=False, stop_after=stop_after,
+                     data_root=str(data_root) if data_root else None, results_dir=tmp / "results",
+                     tables_dir=tmp / "tables")
+    return run_table(name, "smoke", dict(adapter["overrides"]), ctx)
+
+
+def test_every_registered_table_is_tested_here():
+    assert set(ADAPTERS) == set(TABLES.names())
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_the_pinned_smoke_results_are_reproduced(name, repo, data_root, monkeypatch):
+    if ADAPTERS[name]["data"] and data_root is None:
+        pytest.skip("the pinned smoke results of this table were made on the real data (BENCHMARK_DATA)")
+    if data_root is not None:
+        monkeypatch.setenv("BENCHMARK_DATA", str(data_root))
+    assert compare_table(name, "smoke", repo / "results", rtol=1e-5) == []
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_an_interrupted_table_resumes_to_the_same_numbers(name, tmp_path):
+    whole = _run(name, tmp_path / "whole").record
+    interrupted = _run(name, tmp_path / "parts", stop_after=ADAPTERS[name]["stop_after"]).record
+    assert set(interrupted["runs"]) < set(whole["runs"]), "an interrupted call stores only what it finished"
+    resumed = _run(name, tmp_path / "parts").record
+    assert compare_records(whole, resumed, rtol=0, atol=0) == []
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_stored_runs_are_skipped(name, tmp_path, monkeypatch):
+    from benchmark import train as train_module
+    from benchmark import trained
+
+    first = _run(name, tmp_path).record
+    for module in (train_module, trained, gmm_modes):
+        if hasattr(module, "train"):
+            monkeypatch.setattr(module, "train", lambda *a, **k: pytest.fail("a stored run was trained again"))
+    again = _run(name, tmp_path).record
+    assert again["runs"] == first["runs"]
+
+
+@pytest.mark.parametrize("name", sorted(ADAPTERS))
+def test_a_diverged_run_is_recorded_and_rendered_not_raised(name, tmp_path, monkeypatch):
+    ADAPTERS[name]["poison"](monkeypatch)
+    record = _run(name, tmp_path).record
+    failed = record["runs"][ADAPTERS[name]["diverged"]]
+    assert failed["status"] == "failed" and failed["failure"]["step"] == 1
+    assert "non-finite" in failed["failure"]["reason"]
+    others = [r for k, r in record["runs"].items() if k != ADAPTERS[name]["diverged"]]
+    assert others and all(r["status"] in ("ok", "failed") for r in others)
+    render_all(tmp_path / "results", tmp_path / "tables")
+    table = (tmp_path / "tables" / "smoke" / f"{name}.md").read_text()
+    assert f"`{ADAPTERS[name]['diverged']}`: diverged at update 1" in table

@@ -1,0 +1,93 @@
+"""Trained models as a layer: a table trains a model once, a second table loads it; identities keep configs apart;
+features are extracted once."""
+import pytest
+import torch
+
+from benchmark import features, trained
+from benchmark.models.ali import ImageALI
+from benchmark.run import run_table
+from benchmark.tables import RunContext, svhn_semi
+from fixtures import write_svhn_partial
+
+
+@pytest.fixture
+def ctx(tmp_path, monkeypatch):
+    monkeypatch.delenv("BENCHMARK_DATA", raising=False)
+    root = write_svhn_partial(tmp_path / "data", 300)
+    return RunContext(device="cpu", cache_dir=tmp_path / "cache", progress=False, data_root=str(root),
+                      results_dir=tmp_path / "results", tables_dir=tmp_path / "tables")
+
+
+def _second_table(ctx, request):
+    """What any later table does with a model svhn_semi needs too: ask the layer for it, then read its features."""
+    model = trained.train_or_load(request, ctx)
+    images = model.data.images[:50]
+    return model, features.cached_features(model.model, model.key, "code", images,
+                                           {**model.data.provenance, "rows": [0, 50]}, ctx)
+
+
+def test_a_second_table_loads_the_model_the_first_trained_and_never_retrains_it(ctx, monkeypatch):
+    record = run_table("svhn_semi", "smoke", {}, ctx).record
+    ali_runs = [r for k, r in record["runs"].items() if k.startswith("ali_")]
+    assert len(ali_runs) == 2 and len({r["extra"]["model"] for r in ali_runs}) == 1, "one ALI for both feature sets"
+    monkeypatch.setattr(ImageALI, "train_step", lambda *a: pytest.fail("a trained model was trained again"))
+    request = svhn_semi.model_request(svhn_semi.SVHNSemiConfig(**svhn_semi.PROFILES["smoke"]), "ali", 0)
+    loaded, _ = _second_table(ctx, request)
+    assert not loaded.trained_now and loaded.key == ali_runs[0]["extra"]["model"]
+    assert loaded.record["steps_done"] == 2 and loaded.record["status"] == "ok"
+
+
+def test_a_changed_config_is_another_model_never_the_old_one(ctx):
+    request = trained.ModelRequest("bigan", "svhn", trained.FitConfig(steps=1, batch_size=4, train_images=40),
+                                   split="train")
+    first = trained.train_or_load(request, ctx)
+    again = trained.train_or_load(request, ctx)
+    other_seed = trained.train_or_load(
+        trained.ModelRequest("bigan", "svhn", trained.FitConfig(steps=1, batch_size=4, train_images=40, seed=1),
+                             split="train"), ctx)
+    other_lr = trained.train_or_load(trained.ModelRequest(
+        "bigan", "svhn", trained.FitConfig(steps=1, batch_size=4, train_images=40), split="train",
+        model=(("lr", "0.001"),)), ctx)
+    assert first.trained_now and not again.trained_now and again.key == first.key
+    assert other_seed.trained_now and other_lr.trained_now
+    assert len({first.key, other_seed.key, other_lr.key}) == 3
+    assert other_lr.model.config.lr == 0.001 and other_lr.model.config.deterministic_encoder
+    for a, b in zip(first.model.parameters(), again.model.parameters()):
+        assert torch.equal(a, b)
+
+
+def test_unknown_model_keys_and_families_are_refused_before_anything_trains(ctx):
+    from benchmark.errors import UserError
+
+    with pytest.raises(UserError, match="unknown config key"):
+        trained.plan_model(trained.ModelRequest("ali", "svhn", model=(("beta3", "1"),), split="train"), ctx)
+    with pytest.raises(UserError, match="has no architecture .svhn."):
+        trained.plan_model(trained.ModelRequest("gan_inverse", "svhn", split="train"), ctx)
+    assert not (ctx.cache_dir / "models").exists()
+
+
+def test_features_are_extracted_once_per_model_feature_set_and_rows(ctx, monkeypatch):
+    request = trained.ModelRequest("vae", "svhn", trained.FitConfig(steps=1, batch_size=4, train_images=40),
+                                   split="train")
+    model, first = _second_table(ctx, request)
+    monkeypatch.setattr(features, "compute", lambda *a: pytest.fail("cached features were computed again"))
+    _, again = _second_table(ctx, request)
+    assert torch.equal(first, again) and first.shape == (50, 5376)
+    monkeypatch.undo()
+    other_rows = features.cached_features(model.model, model.key, "code", model.data.images[:20],
+                                          {**model.data.provenance, "rows": [0, 20]}, ctx)
+    assert torch.equal(other_rows, first[:20])
+
+
+def test_the_decoder_output_bias_starts_at_the_mean_training_image():
+    model = ImageALI(svhn_semi_arch(), seed=0)
+    images = torch.randint(0, 256, (10, 3, 32, 32), dtype=torch.uint8)
+    model.init_from_data(images)
+    expected = torch.logit((images.double() / 255).mean(0).float().clamp(1e-3, 1 - 1e-3))
+    assert torch.allclose(model.decoder.pixel_bias, expected, atol=1e-6)
+
+
+def svhn_semi_arch():
+    from benchmark.nets.svhn import SVHN
+
+    return SVHN
