@@ -159,9 +159,12 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
                  "run is counted in n as failed and kept below; a cell without a number says why.")
     if spec.scale_note:
         lines.append(f"Scale of this profile: {spec.scale_note(record['config'])}")
-    unavailable = {r.label: record["summary"][r.key]["unavailable"] for r in spec.rows
-                   if record["summary"].get(r.key, {}).get("unavailable")}
-    lines += [f"Data unavailable for {label}: {reason}" for label, reason in unavailable.items()]
+    unavailable: dict[str, list[str]] = {}  # reason -> the rows it holds back
+    for r in spec.rows:
+        reason = record["summary"].get(r.key, {}).get("unavailable")
+        if reason:
+            unavailable.setdefault(reason, []).append(r.label)
+    lines += [f"Data unavailable for {', '.join(labels)}: {reason}" for reason, labels in unavailable.items()]
     subsets = [f"{name}: {p['dataset']} {p['split']}, {p['full_or_subset']}" for name, p in record["datasets"].items()
                if "subset" in str(p.get("full_or_subset", ""))]
     lines += [f"Subset data: {'; '.join(subsets)}."] if subsets else []

@@ -73,3 +73,25 @@ def test_perf_measures_every_image_family_against_the_plain_loop_at_a_tiny_size(
     for family in ("aae", "ali", "bigan", "gan", "hali", "vae"):
         assert f"{family}/mnist" in out
     assert out.count("x plain") == 12 and "images/s" in out
+
+
+@pytest.mark.parametrize("module", ["run", "fit", "render", "compare", "perf", "migrate"])
+def test_every_entry_point_answers_ctrl_c_with_130_and_bad_input_with_2(module, monkeypatch, capsys):
+    import importlib
+
+    from benchmark.errors import UserError
+
+    entry = importlib.import_module(f"benchmark.{module}")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    def refused(*args, **kwargs):
+        raise UserError("something named is wrong")
+
+    monkeypatch.setattr(entry.argparse.ArgumentParser, "parse_args", interrupted)
+    assert entry.main([]) == 130
+    assert "run the same command again to resume" in capsys.readouterr().err
+    monkeypatch.setattr(entry.argparse.ArgumentParser, "parse_args", refused)
+    assert entry.main([]) == 2
+    assert capsys.readouterr().err.strip() == "error: something named is wrong"
