@@ -107,7 +107,8 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
             line[key] = f"{value:.3g}" if isinstance(value, (int, float)) else "–"
         for column in spec.columns:
             line[column.label] = _fmt(run["values"].get(column.key), column)
-        line["updates"] = run.get("steps", "–")
+        line["updates"] = run.get("steps") if run.get("steps") is not None else "–"
+        line["wall (s)"] = f"{run.get('wall_s', 0.0):.1f}"
         lines.append(line)
     return pd.DataFrame(lines)
 
