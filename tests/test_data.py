@@ -113,8 +113,10 @@ def test_svhn_mat_in_the_official_layout(svhn_mat_root, tmp_path):
     assert split.labels.tolist() == [0, 1, 2, 0, 5, 9], "official label 10 is the digit 0"
     assert torch.equal(split.images[2], torch.from_numpy(x[:, :, :, 2].transpose(2, 0, 1)))
     assert split.provenance["full_or_subset"] == "subset (6 of 73257)"
+    with pytest.raises(DataUnavailable, match="extra_32x32.mat is not beside the train files found"):
+        svhn.load("extra", root, tmp_path / "cache")  # the dataset is here, one split is not: a cell, not exit 2
     with pytest.raises(UserError, match="SVHN not found"):
-        svhn.load("extra", root, tmp_path / "cache")
+        svhn.load("extra", tmp_path / "empty", tmp_path / "cache")
 
 
 def test_svhn_partial_copy_gives_train_and_says_why_test_is_unavailable(tmp_path):

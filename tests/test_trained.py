@@ -1,5 +1,7 @@
 """Trained models as a layer: a table trains a model once, a second table loads it; identities keep configs apart;
 features are extracted once."""
+import json
+
 import pytest
 import torch
 
@@ -91,3 +93,28 @@ def svhn_semi_arch():
     from benchmark.nets.svhn import SVHN
 
     return SVHN
+
+
+def test_svhn_semi_runs_the_official_splits_when_the_official_files_are_there(tmp_path, monkeypatch):
+    """The paper profile's path on tiny official-format files: pool and validation from train, test from test,
+    models trained on extra; and a missing extra is a 'data unavailable' cell, not a crash."""
+    from fixtures import write_svhn_mat
+
+    monkeypatch.delenv("BENCHMARK_DATA", raising=False)
+    root = tmp_path / "data"
+    write_svhn_mat(root, "train", 250, seed=1)
+    write_svhn_mat(root, "test", 40, seed=2)
+    ctx = RunContext(device="cpu", cache_dir=tmp_path / "cache", progress=False, data_root=str(root),
+                     results_dir=tmp_path / "results", tables_dir=tmp_path / "tables")
+    official = {"stand_in": False, "pool_size": 200, "validation_size": 50, "unsupervised_split": "extra"}
+    missing_extra = run_table("svhn_semi", "smoke", official, ctx).record
+    assert missing_extra["runs"]["ali_code/0"]["status"] == "unavailable"
+    assert "extra" in missing_extra["runs"]["ali_code/0"]["reason"]
+    assert missing_extra["runs"]["knn_pixels/0"]["status"] == "ok", "the pixel baseline needs no extra images"
+    write_svhn_mat(root, "extra", 60, seed=3)
+    record = run_table("svhn_semi", "smoke", official, ctx).record
+    ali = record["runs"]["ali_code/0"]
+    assert ali["status"] == "ok" and record["datasets"]["test"]["split"] == "test"
+    assert record["datasets"]["pool"]["rows"] == [0, 200] and record["datasets"]["validation"]["rows"] == [200, 250]
+    model = json.loads((tmp_path / "cache" / "models" / f"{ali['extra']['model']}.json").read_text())
+    assert model["identity"]["data"]["split"] == "extra" and model["identity"]["train_images"] == 60

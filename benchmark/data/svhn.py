@@ -96,6 +96,10 @@ def load(split: str, data_root=None, cache_dir=None, download: bool = False) -> 
     if path is not None:
         return cached("svhn", split, [path], cache_dir, lambda: _load_mat(split, path))
     folder = _find_partial(data_root)
+    others = [s for s in FULL_COUNTS if s != split and _find_mat(s, data_root)]
+    if folder is None and others:  # the dataset is here, this split is not: a cell to mark, not a setup error
+        raise DataUnavailable(f"SVHN {split}_32x32.mat is not beside the {', '.join(others)} files found. "
+                              + HOW.format(split=split))
     if folder is None:
         raise missing("SVHN", f"svhn/{split}_32x32.mat (or the partial copy {PARTIAL}/)", data_root,
                       HOW.format(split=split))
