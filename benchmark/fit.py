@@ -69,8 +69,8 @@ def _held_out(request: ModelRequest, ctx: RunContext, train_images: torch.Tensor
         return train_images[-HELD_OUT_IMAGES:], f"last {HELD_OUT_IMAGES} {request.split_name} images ({e})"
 
 
-def _protocol(request: ModelRequest, ctx: RunContext) -> dict:
-    return {"held_out": _held_out(request, ctx, torch.empty(0))[1], "held_out_images": HELD_OUT_IMAGES,
+def _protocol(held_out_source: str) -> dict:
+    return {"held_out": held_out_source, "held_out_images": HELD_OUT_IMAGES,
             "recon": "mean ||x - decode(a draw of q(z|x))||_2 over the held-out images"}
 
 
@@ -78,13 +78,13 @@ def fit(request: ModelRequest, profile: str, ctx: RunContext) -> tuple[RunRecord
     """Train or load the model, measure its held-out reconstruction error, draw its figures, store its record."""
     PROFILES.get(profile)
     plan = plan_model(request, ctx)
+    held_out, held_out_source = _held_out(request, ctx, plan.data.images)
     store = ResultStore(ctx.results_dir, f"fit/{request.family}_{request.dataset}", profile, plan.identity,
-                        _protocol(request, ctx), {"train": plan.data.provenance})  # refuses another config first
+                        _protocol(held_out_source), {"train": plan.data.provenance})  # refuses another config first
     trained = train_or_load(plan, ctx)
     if trained is None:
         raise UserError("training stopped before the end; run the same command again to resume")
     model = trained.model
-    held_out, _ = _held_out(request, ctx, trained.data.images)
     x = to_unit(held_out.to(ctx.device))
     stem = f"{request.family}_{request.dataset}"
     recon, figures = {}, {}

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from benchmark.cli import entry_point
 from benchmark.errors import UserError
-from benchmark.results import RunRecord, ResultStore, SCHEMA_VERSION, record_hash, write_json_atomic
+from benchmark.results import SCHEMA_VERSION, RunRecord, record_hash, write_artifact, write_json_atomic
 
 _RUN_FIELDS = {f.name for f in fields(RunRecord)}
 _STAMPS = ("git_commit", "git_dirty", "versions", "platform")
@@ -28,14 +28,13 @@ def migrate(path: Path) -> Path:
         return path
     if old.get("schema") != 1:
         raise UserError(f"{path} has schema {old.get('schema')!r}; this command migrates schema 1 records")
-    store = ResultStore.__new__(ResultStore)
-    store.path, store.table = Path(path), old["table"]
+    path = Path(path)
     record = {"schema": SCHEMA_VERSION, "table": old["table"], "profile": old["profile"],
               "config_hash": record_hash(old["config"], old["protocol"]), "config": old["config"],
               "protocol": old["protocol"], "datasets": old["datasets"], "runs": {}, "artifacts": {},
               "summary": old["summary"]}
     for key, value in old.get("extras", {}).items():
-        record["artifacts"][key] = store.write_artifact(key, value)
+        record["artifacts"][key] = write_artifact(path, key, value)
     for run_id, run in old["runs"].items():
         new = {k: run[k] for k in _RUN_FIELDS & set(run) if k != "extra"}
         new.setdefault("index", int(run_id.rsplit("/", 1)[1]))
@@ -43,11 +42,11 @@ def migrate(path: Path) -> Path:
         new.setdefault("failure", None)
         new["artifacts"] = {}
         if "figure" in run:
-            new["artifacts"]["figure"] = store.write_artifact(run_id.replace("/", "-"), run["figure"])
+            new["artifacts"]["figure"] = write_artifact(path, run_id.replace("/", "-"), run["figure"])
         new["extra"] = {k: v for k, v in run.items() if k not in _RUN_FIELDS and k not in _STAMPS and k != "figure"}
         new.update({k: run[k] for k in _STAMPS if k in run})
         record["runs"][run_id] = new
-    write_json_atomic(Path(path), record)
+    write_json_atomic(path, record)
     return path
 
 

@@ -152,7 +152,6 @@ class ResultStore:
 
     def __init__(self, results_dir: Path, table: str, profile: str, config: dict, protocol: dict, datasets: dict):
         self.path = results_path(results_dir, profile, table)
-        self.table = table
         digest = record_hash(config, protocol)
         if self.path.exists():
             self.record = load_record(self.path)
@@ -191,18 +190,8 @@ class ResultStore:
         self.record["runs"][run.run_id] = stored
         self.save()
 
-    @property
-    def artifact_dir(self) -> Path:
-        return self.path.with_name(f"{self.table.rsplit('/', 1)[-1]}.artifacts")
-
     def write_artifact(self, name: str, obj: Any) -> str:
-        """Write bulky data beside the record (compact JSON); returns its path relative to the record's folder."""
-        path = self.artifact_dir / f"{name.replace('/', '-')}.json"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
-        os.replace(tmp, path)
-        return str(path.relative_to(self.path.parent))
+        return write_artifact(self.path, name, obj)
 
     def put_artifact(self, key: str, obj: Any) -> None:
         """A table-level artifact (e.g. the data points a figure draws), named in the record under `artifacts`."""
@@ -230,6 +219,17 @@ class ResultStore:
         for row in out.values():
             row["metrics"] = {k: summarize(v) for k, v in sorted(row["metrics"].items())}
         return out
+
+
+def write_artifact(record_path: Path, name: str, obj: Any) -> str:
+    """Write bulky data beside a record, in <record stem>.artifacts/ (compact JSON, atomically); returns its path
+    relative to the record's folder, which is how the record names it."""
+    path = record_path.with_name(f"{record_path.stem}.artifacts") / f"{name.replace('/', '-')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False) + "\n")
+    os.replace(tmp, path)
+    return str(path.relative_to(record_path.parent))
 
 
 def read_artifact(record_path: Path, relative: str) -> Any:

@@ -113,8 +113,14 @@ class ModelPlan:
     config: Any
     data: ImageSplit = field(repr=False)
     images: Any = field(repr=False)
+    runtime: Runtime = Runtime()
     identity: dict = field(default_factory=dict)
-    key: str = ""
+    digest: str = ""  # the identity's hash
+
+    @property
+    def key(self) -> str:
+        """<family>_<dataset>_<arch>_<digest>: names the checkpoint, the training record and cached features."""
+        return f"{self.request.family}_{self.request.dataset}_{self.request.arch_name}_{self.digest}"
 
 
 def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
@@ -129,8 +135,7 @@ def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
                 "data": _data_identity(data.provenance), "train_images": len(images),
                 "fit": {k: v for k, v in to_jsonable(request.fit).items() if k != "checkpoint_every"},
                 "model_config": to_jsonable(config), "runtime": numerics}
-    key = f"{request.family}_{request.dataset}_{arch}_{config_hash(identity)}"
-    return ModelPlan(request, config, data, images, identity, key)
+    return ModelPlan(request, config, data, images, runtime, identity, config_hash(identity))
 
 
 def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> TrainedModel | None:
@@ -138,10 +143,9 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
     same identity exists; a checkpoint left mid-way is resumed.  None when `ctx.stop_after` ended training early
     (the checkpoint stays for the next call).  Raises DataUnavailable when the split is not present."""
     plan = request if isinstance(request, ModelPlan) else plan_model(request, ctx)
-    request, images, digest = plan.request, plan.images, plan.key.rsplit("_", 1)[1]
-    runtime = Runtime.for_device(ctx.device, compile=ctx.compile)
+    request, images, digest = plan.request, plan.images, plan.digest
     model = MODELS.get(request.family).archs[request.arch_name](config=plan.config, seed=request.fit.seed,
-                                                                  runtime=runtime)
+                                                                  runtime=plan.runtime)
     if tuple(images.shape[1:]) != tuple(model.arch.image):
         raise UserError(f"{request.dataset} images are {tuple(images.shape[1:])}, the {request.arch_name} networks "
                         f"take {tuple(model.arch.image)}; pick a matching arch")
