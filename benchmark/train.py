@@ -10,6 +10,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import torch
 from tqdm import tqdm
@@ -41,6 +42,53 @@ class StackedBatcher:
     def load_state_dict(self, state: dict) -> None:
         self.order, self.position = state["order"], state["position"]
         self.gens.load_state_dict(state["gens"])
+
+
+class SemiBatch(NamedTuple):
+    """One semi-supervised update's data: a labelled batch, an unlabelled batch and a second, independently shuffled
+    unlabelled batch (feature matching's real side) [code]."""
+
+    x_lab: torch.Tensor
+    y_lab: torch.Tensor
+    x_unl: torch.Tensor
+    x_unl2: torch.Tensor
+
+
+class SemiSupervisedBatcher:
+    """Improved-GAN's streams: the labelled examples repeated in fresh permutations, and two independent
+    permutations of every training image (labelled ones included) as the unlabelled streams; one epoch is one pass
+    over the unlabelled images [code]."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, labelled: torch.Tensor, batch_size: int, seed: int):
+        if batch_size > len(images):
+            raise ValueError(f"batch size {batch_size} exceeds the {len(images)} training examples")
+        self.images, self.labels, self.labelled, self.batch_size = images, labels, labelled, batch_size
+        self.generator = torch.Generator().manual_seed(seed)
+        self.streams = {name: {"order": None, "position": 0} for name in ("lab", "unl", "unl2")}
+
+    def _take(self, name: str, n: int) -> torch.Tensor:
+        stream, taken = self.streams[name], []
+        size = len(self.labelled) if name == "lab" else len(self.images)
+        while n > 0:
+            if stream["order"] is None or stream["position"] >= size:
+                stream["order"], stream["position"] = torch.randperm(size, generator=self.generator), 0
+            chunk = stream["order"][stream["position"]: stream["position"] + n]
+            stream["position"] += len(chunk)
+            taken.append(chunk)
+            n -= len(chunk)
+        return torch.cat(taken)
+
+    def next(self) -> SemiBatch:
+        lab = self.labelled[self._take("lab", self.batch_size)]
+        return SemiBatch(self.images[lab], self.labels[lab], self.images[self._take("unl", self.batch_size)],
+                         self.images[self._take("unl2", self.batch_size)])
+
+    def state_dict(self) -> dict:
+        return {"streams": self.streams, "generator": self.generator.get_state()}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.streams = state["streams"]
+        self.generator.set_state(state["generator"])
 
 
 @dataclass
@@ -81,12 +129,15 @@ def train(
     stop_after: int | None = None,
     desc: str = "train",
     progress: bool = True,
+    snapshot: Callable[[int], None] | None = None,
+    snapshot_every: int = 0,
 ) -> TrainResult:
     """Train `model` to `steps` updates, resuming from `checkpoint` when it exists.
 
     `identity` (a config hash) is stored in the checkpoint; resuming a checkpoint written under another identity is
     refused.  `stop_after` ends the call early after that many total updates (the checkpoint is written), which is
-    how an interruption is simulated in tests.
+    how an interruption is simulated in tests.  `snapshot(step)` is called every `snapshot_every` updates (before
+    that update's checkpoint), e.g. to keep the model's classifier at that point for a learning curve.
     """
     result = TrainResult(steps_done=0)
     elapsed_before = 0.0
@@ -127,6 +178,8 @@ def train(
                 result.failures[run] = {"step": result.steps_done, "reason": _first_nonfinite(losses, run)}
                 live.remove(run)
             bar.update(1)
+            if snapshot is not None and snapshot_every and result.steps_done % snapshot_every == 0:
+                snapshot(result.steps_done)
             if live and result.steps_done % 50 == 0:
                 bar.set_postfix({k: f"{float(v[live].mean()):.3f}" for k, v in losses.items()}, refresh=False)
             if checkpoint_every and result.steps_done % checkpoint_every == 0:

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from benchmark.config import config_hash, to_jsonable, with_overrides
 from benchmark.data import ImageSplit
 from benchmark.errors import UserError
@@ -21,7 +23,8 @@ from benchmark.results import environment, write_json_atomic
 from benchmark.rng import RunGenerators, derive_seed
 from benchmark.runtime import Runtime
 from benchmark.tables import RunContext
-from benchmark.train import StackedBatcher, train
+from benchmark.protocols.semisup import labelled_draw
+from benchmark.train import SemiSupervisedBatcher, StackedBatcher, train
 
 TRAIN_SPLIT = {"mnist": "train", "svhn": "train", "cifar10": "train_first45k", "celeba": "train"}  # [code] for ALI
 
@@ -29,7 +32,9 @@ TRAIN_SPLIT = {"mnist": "train", "svhn": "train", "cifar10": "train_first45k", "
 @dataclass(frozen=True)
 class FitConfig:
     """steps: updates to train (0: `epochs` passes over the training images).  train_images: the first n images of
-    the split (0: all).  batch_size 100 [paper]."""
+    the split (0: all).  batch_size 100 [paper].  labels_per_class: the labelled examples of a semi-supervised family
+    (drawn from the seed by protocols.semisup.labelled_draw).  snapshot_epochs: keep the model's classifier every that
+    many epochs (learning curves; changes no weight)."""
 
     steps: int = 0
     epochs: float = 0.0
@@ -37,6 +42,8 @@ class FitConfig:
     train_images: int = 0
     checkpoint_every: int = 500
     seed: int = 0
+    labels_per_class: int = 0
+    snapshot_epochs: float = 0.0
 
     def updates(self, n_images: int) -> int:
         return self.steps or math.ceil(self.epochs * n_images / self.batch_size)
@@ -77,6 +84,8 @@ class TrainedModel:
     record: dict  # how it was trained: steps, status, failure, last losses, wall time, commit
     data: ImageSplit = field(repr=False)
     trained_now: bool = False  # False: loaded, finished, from the checkpoint another call wrote
+    labelled: Any = None  # semi-supervised: indices (into the training images) of the labelled examples
+    snapshot_dir: Path | None = None  # semi-supervised: <step>.pt classifier snapshots
 
     @property
     def failed(self) -> bool:
@@ -90,7 +99,8 @@ def family_config(family: str, arch: str, overrides: dict):
         raise UserError(f"model {family!r} has no architecture {arch!r}; valid: {', '.join(sorted(entry.archs))}")
     if arch == "toy" or entry.config is None:
         raise UserError(f"{family!r} on {arch!r} is trained by the gmm_modes table, not as an image model")
-    return with_overrides(entry.config, overrides, "model.KEY") if overrides else entry.config
+    config = entry.default_config(arch)
+    return with_overrides(config, overrides, "model.KEY") if overrides else config
 
 
 def load_split(dataset: str, split: str, ctx: RunContext) -> ImageSplit:
@@ -131,9 +141,14 @@ def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
     images = data.images[: request.fit.train_images or None]
     runtime = Runtime.for_device(ctx.device, compile=ctx.compile)
     numerics = {k: v for k, v in to_jsonable(runtime).items() if k != "compile"}  # compile changes no result
+    semi = MODELS.get(request.family).semi_supervised
+    if semi != (request.fit.labels_per_class > 0):
+        raise UserError(f"{request.family!r} {'needs' if semi else 'takes no'} labels: set labels_per_class "
+                        f"{'> 0' if semi else 'to 0'}")
     identity = {"family": request.family, "arch": arch, "dataset": request.dataset,
                 "data": _data_identity(data.provenance), "train_images": len(images),
-                "fit": {k: v for k, v in to_jsonable(request.fit).items() if k != "checkpoint_every"},
+                "fit": {k: v for k, v in to_jsonable(request.fit).items()
+                        if k not in ("checkpoint_every", "snapshot_epochs")},
                 "model_config": to_jsonable(config), "runtime": numerics}
     return ModelPlan(request, config, data, images, runtime, identity, config_hash(identity))
 
@@ -151,13 +166,32 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
                         f"take {tuple(model.arch.image)}; pick a matching arch")
     model.init_from_data(images)
     steps = request.fit.updates(len(images))
-    batcher = StackedBatcher(images.to(ctx.device), request.fit.batch_size,
-                             RunGenerators([derive_seed(request.fit.seed, "batches")]))
     checkpoint, record_path = model_dir(ctx) / f"{plan.key}.pt", model_dir(ctx) / f"{plan.key}.json"
+    labelled, snapshot_dir, snapshot, snapshot_every = None, None, None, 0
+    if MODELS.get(request.family).semi_supervised:
+        labels = plan.data.labels[: len(images)]
+        try:
+            labelled = labelled_draw(labels, request.fit.labels_per_class, derive_seed(request.fit.seed, "labels"))
+        except ValueError as e:
+            raise UserError(f"{request.dataset} {request.split_name}: {e}") from None
+        batcher = SemiSupervisedBatcher(images.to(ctx.device), labels.to(ctx.device), labelled.to(ctx.device),
+                                        request.fit.batch_size, derive_seed(request.fit.seed, "batches"))
+        updates_per_epoch = math.ceil(len(images) / request.fit.batch_size)
+        model.set_training_length(steps, updates_per_epoch)
+        snapshot_every = round(request.fit.snapshot_epochs * updates_per_epoch)
+        snapshot_dir = model_dir(ctx) / f"{plan.key}.snapshots"
+
+        def snapshot(step: int) -> None:
+            snapshot_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(model.snapshot(), snapshot_dir / f"{step:08d}.pt")
+    else:
+        batcher = StackedBatcher(images.to(ctx.device), request.fit.batch_size,
+                                 RunGenerators([derive_seed(request.fit.seed, "batches")]))
     finished_before = checkpoint.exists() and record_path.exists()  # the record is written when training ends
     result = train(model, batcher, steps, checkpoint=checkpoint, identity=digest,
                    checkpoint_every=request.fit.checkpoint_every, stop_after=ctx.stop_after,
-                   desc=f"{request.family} on {request.dataset}", progress=ctx.progress)
+                   desc=f"{request.family} on {request.dataset}", progress=ctx.progress,
+                   snapshot=snapshot, snapshot_every=snapshot_every)
     if not result.finished:
         return None
     if not finished_before:
@@ -169,4 +203,5 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
         write_json_atomic(record_path, record)
     else:
         record = json.loads(record_path.read_text())
-    return TrainedModel(model, request, plan.identity, plan.key, record, plan.data, trained_now=not finished_before)
+    return TrainedModel(model, request, plan.identity, plan.key, record, plan.data, trained_now=not finished_before,
+                        labelled=labelled, snapshot_dir=snapshot_dir)

@@ -12,4 +12,8 @@ class ModelEntry:
     name: str
     description: str
     archs: dict
-    config: Any = None  # the family's default config on the image archs (None: toy-only families)
+    config: Any = None  # the family's default config on the image archs, or {arch: config} (None: toy-only families)
+    semi_supervised: bool = False  # trains on labelled and unlabelled streams (FitConfig.labels_per_class)
+
+    def default_config(self, arch: str):
+        return self.config[arch] if isinstance(self.config, dict) else self.config

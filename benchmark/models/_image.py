@@ -12,7 +12,7 @@ from torch import nn
 
 from benchmark.models._game import Player, discriminator_game, update_players
 from benchmark.nets.ali_image import Decoder, ImageArch
-from benchmark.nets.layers import SeededDropout
+from benchmark.nets.layers import SeededNoise
 from benchmark.rng import derive_seed
 from benchmark.runtime import Runtime
 
@@ -69,7 +69,7 @@ class ImageModel(nn.Module):
         self.to(self.runtime.device, memory_format=self.runtime.memory_format())
         self.noise = torch.Generator(device=self.runtime.device).manual_seed(derive_seed(self.seed, "noise"))
         for module in self.modules():
-            if isinstance(module, SeededDropout):
+            if isinstance(module, SeededNoise):
                 module.generator = self.noise
         if self.runtime.compile:
             for network in self.children():

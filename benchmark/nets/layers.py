@@ -31,21 +31,44 @@ class Layer:
     dropout_before_act: float = 0.0  # dropout between the convolution and its nonlinearity (CIFAR-10 code)
 
 
-class SeededDropout(nn.Module):
-    """Dropout that draws its masks from a generator the model owns (set `generator`), so that a checkpoint of the
-    model's generator is enough to resume a run exactly; with no generator it uses torch's global stream."""
+class SeededNoise(nn.Module):
+    """A layer that draws random numbers from a generator the model owns (set `generator`), so that a checkpoint of
+    the model's generator is enough to resume a run exactly; with no generator it uses torch's global stream.  Only
+    active in training mode."""
 
+    def __init__(self):
+        super().__init__()
+        self.generator: torch.Generator | None = None
+
+    def _rand(self, like: torch.Tensor, normal: bool) -> torch.Tensor:
+        device = self.generator.device if self.generator is not None else like.device
+        draw = torch.randn if normal else torch.rand
+        return draw(like.shape, generator=self.generator, device=device).to(like.device)
+
+
+class SeededDropout(SeededNoise):
     def __init__(self, p: float):
         super().__init__()
         self.p = p
-        self.generator: torch.Generator | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
             return x
-        device = self.generator.device if self.generator is not None else x.device
-        keep = torch.rand(x.shape, generator=self.generator, device=device).to(x.device) < 1 - self.p
+        keep = self._rand(x, normal=False) < 1 - self.p
         return x * keep * (1 / (1 - self.p))
+
+
+class SeededGaussianNoise(SeededNoise):
+    """x + N(0, sigma^2) noise in training mode (Improved-GAN's GaussianNoiseLayer); the identity in eval mode."""
+
+    def __init__(self, sigma: float):
+        super().__init__()
+        self.sigma = sigma
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.sigma == 0:
+            return x
+        return x + self.sigma * self._rand(x, normal=True).to(x.dtype)
 
 
 class ConvStack(nn.Module):

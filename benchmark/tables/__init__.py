@@ -72,6 +72,7 @@ class TableSpec:
     stand_ins: Callable | None = None  # stored config -> stand-ins for missing data, printed above the numbers
     scale_note: Callable | None = None  # stored config -> how this profile's sizes compare with the paper's
     figures: Callable | None = None  # (record, record path, out_dir) -> list of written paths
+    requests: Callable | None = None  # config -> the trained models the table loads (what --jobs trains in parallel)
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
 
     def config(self, profile: str, overrides: dict[str, Any] | None = None):

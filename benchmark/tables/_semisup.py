@@ -1,0 +1,65 @@
+"""What the semi-supervised tables share: the request for one seed of one row, and the run record of a trained
+classifier (test errors with the classifier as the protocol tests it, the learning curve from its snapshots, the
+labelled draw stored as an artifact)."""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from benchmark.protocols.semisup import test_errors
+from benchmark.results import ResultStore, RunRecord
+from benchmark.tables import RunContext
+from benchmark.trained import FitConfig, ModelRequest, TrainedModel
+
+
+def semi_request(family: str, dataset: str, *, epochs: float, per_class: int, seed: int, batch_size: int = 100,
+                 snapshot_epochs: float = 0.0, train_images: int = 0, steps: int = 0, split: str = "",
+                 checkpoint_every: int = 500) -> ModelRequest:
+    """One seed of a semi-supervised row: `per_class` labels per class drawn from `seed`; a classifier snapshot
+    every `snapshot_epochs` epochs (0: none)."""
+    fit = FitConfig(steps=steps, epochs=epochs, batch_size=batch_size, train_images=train_images,
+                    checkpoint_every=checkpoint_every, seed=seed, labels_per_class=per_class,
+                    snapshot_epochs=snapshot_epochs)
+    return ModelRequest(family, dataset, fit, split=split)
+
+
+def curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor, updates_per_epoch: int) -> list[dict]:
+    """Test errors of every stored snapshot of the classifier: [{"step", "epoch", "errors"}]."""
+    points = []
+    if trained.snapshot_dir is None or not trained.snapshot_dir.exists():
+        return points
+    for path in sorted(trained.snapshot_dir.glob("*.pt")):
+        snap = torch.load(path, weights_only=False)
+        errors = test_errors(trained.model.classify(images, snap["classifier"]), labels)["errors"]
+        points.append({"step": int(snap["step"]), "epoch": round(snap["step"] / updates_per_epoch, 3),
+                       "errors": errors})
+    return points
+
+
+def classifier_run(store: ResultStore, row: str, index: int, trained: TrainedModel, images: torch.Tensor,
+                   labels: torch.Tensor, ctx: RunContext) -> None:
+    """Store one seed of a semi-supervised row: failed with its step if training diverged, else the test errors of
+    the classifier as tested (the averaged parameters where the family averages) and of the live parameters."""
+    seed = trained.request.fit.seed
+    steps = trained.record["steps_done"]
+    model_wall = trained.record["wall_s"]
+    info = {"model": trained.key, "model_trained_now": trained.trained_now, "model_wall_s": model_wall,
+            "model_commit": trained.record["git_commit"], "labels": len(trained.labelled),
+            "ms_per_update": round(1000 * model_wall / max(steps, 1), 2)}
+    if trained.failed:
+        store.put_run(RunRecord(row, index, seed, status="failed", failure=trained.record["failure"], steps=steps,
+                                device=ctx.device, extra=info))
+        return
+    start = time.perf_counter()
+    updates_per_epoch = -(-trained.record["identity"]["train_images"] // trained.request.fit.batch_size)
+    tested = test_errors(trained.model.classify(images), labels)
+    live = test_errors(trained.model.classify(images, state={}), labels)
+    points = curve(trained, images, labels, updates_per_epoch)
+    artifact = store.write_artifact(f"{row}-{index}", {"labelled": trained.labelled.tolist(), "curve": points})
+    store.put_run(RunRecord(
+        row, index, seed, steps=steps, device=ctx.device, wall_s=time.perf_counter() - start,
+        values={"errors": tested["errors"], "error_rate": tested["error_rate"], "errors_live": live["errors"]},
+        artifacts={"labelled_and_curve": artifact},
+        extra={**info, "epochs": round(steps / updates_per_epoch, 3), "test_n": tested["n"],
+               "curve": [(p["epoch"], p["errors"]) for p in points]}))
