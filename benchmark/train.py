@@ -84,10 +84,10 @@ class SemiSupervisedBatcher:
                          self.images[self._take("unl2", self.batch_size)])
 
     def state_dict(self) -> dict:
-        return {"streams": self.streams, "generator": self.generator.get_state()}
+        return {"streams": {k: dict(v) for k, v in self.streams.items()}, "generator": self.generator.get_state()}
 
     def load_state_dict(self, state: dict) -> None:
-        self.streams = state["streams"]
+        self.streams = {k: dict(v) for k, v in state["streams"].items()}
         self.generator.set_state(state["generator"])
 
 

@@ -11,7 +11,7 @@ from benchmark.render import render_all
 from benchmark.results import compare_records
 from benchmark.run import run_table
 from benchmark.tables import RunContext, gmm_modes
-from fixtures import write_svhn_partial
+from fixtures import write_mnist, write_svhn_partial
 
 
 def _poison_gmm(monkeypatch):
@@ -41,12 +41,28 @@ def _poison_svhn_gan(monkeypatch):
     monkeypatch.setattr(ImageGAN, "init_from_data", poisoned)
 
 
+def _poison_mnist_fm(monkeypatch):
+    from benchmark.models.gan_fm import FeatureMatchingGAN
+
+    original = FeatureMatchingGAN.init_from_data
+
+    def poisoned(self, images):
+        original(self, images)
+        if self.seed == 1:
+            with torch.no_grad():
+                self.discriminator.layers[0].bias.fill_(float("nan"))
+
+    monkeypatch.setattr(FeatureMatchingGAN, "init_from_data", poisoned)
+
+
 # Per table: overrides of its smoke profile that keep it fast, the data it needs (written as a fixture), an update at
 # which to interrupt it, how to make one run diverge, and which run that is.
 ADAPTERS = {
     "gmm_modes": dict(overrides={"steps": 40, "variant_steps": 20, "runs": 2, "n_train": 1000, "n_heldout": 200,
                                  "n_eval_samples": 500, "figure_points": 50},
                       data=None, stop_after=15, poison=_poison_gmm, diverged="gan/1"),
+    "mnist_semi": dict(overrides={}, data=lambda root: write_mnist(root, 300, 200), stop_after=1,
+                       poison=_poison_mnist_fm, diverged="gan_fm/1"),
     "svhn_semi": dict(overrides={}, data=lambda root: write_svhn_partial(root, 300), stop_after=1,
                       poison=_poison_svhn_gan, diverged="gan_d/0"),
 }

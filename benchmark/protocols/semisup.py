@@ -54,7 +54,7 @@ def feature_matching(real: torch.Tensor, fake: torch.Tensor, norm: str = "square
     return diff.square().mean() if norm == "square" else diff.abs().mean()
 
 
-def test_errors(logits: torch.Tensor, labels: torch.Tensor) -> dict:
+def count_errors(logits: torch.Tensor, labels: torch.Tensor) -> dict:
     """Misclassified test examples under argmax of the K logits: count, fraction and n."""
     labels = torch.as_tensor(labels).flatten()
     if len(logits) != len(labels):

@@ -7,7 +7,7 @@ import time
 
 import torch
 
-from benchmark.protocols.semisup import test_errors
+from benchmark.protocols.semisup import count_errors
 from benchmark.results import ResultStore, RunRecord
 from benchmark.tables import RunContext
 from benchmark.trained import FitConfig, ModelRequest, TrainedModel
@@ -31,7 +31,7 @@ def curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor, upd
         return points
     for path in sorted(trained.snapshot_dir.glob("*.pt")):
         snap = torch.load(path, weights_only=False)
-        errors = test_errors(trained.model.classify(images, snap["classifier"]), labels)["errors"]
+        errors = count_errors(trained.model.classify(images, snap["classifier"]), labels)["errors"]
         points.append({"step": int(snap["step"]), "epoch": round(snap["step"] / updates_per_epoch, 3),
                        "errors": errors})
     return points
@@ -53,8 +53,8 @@ def classifier_run(store: ResultStore, row: str, index: int, trained: TrainedMod
         return
     start = time.perf_counter()
     updates_per_epoch = -(-trained.record["identity"]["train_images"] // trained.request.fit.batch_size)
-    tested = test_errors(trained.model.classify(images), labels)
-    live = test_errors(trained.model.classify(images, state={}), labels)
+    tested = count_errors(trained.model.classify(images), labels)
+    live = count_errors(trained.model.classify(images, state={}), labels)
     points = curve(trained, images, labels, updates_per_epoch)
     artifact = store.write_artifact(f"{row}-{index}", {"labelled": trained.labelled.tolist(), "curve": points})
     store.put_run(RunRecord(
@@ -62,4 +62,4 @@ def classifier_run(store: ResultStore, row: str, index: int, trained: TrainedMod
         values={"errors": tested["errors"], "error_rate": tested["error_rate"], "errors_live": live["errors"]},
         artifacts={"labelled_and_curve": artifact},
         extra={**info, "epochs": round(steps / updates_per_epoch, 3), "test_n": tested["n"],
-               "curve": [(p["epoch"], p["errors"]) for p in points]}))
+               "curve": [[p["epoch"], p["errors"]] for p in points]}))

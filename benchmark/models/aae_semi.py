@@ -1,0 +1,137 @@
+"""The semi-supervised adversarial autoencoder (AAE paper section 5).
+
+The encoder has two heads: q(y|x), a softmax over the classes, and q(z|x), the style.  The decoder reconstructs x
+from (y, z).  Two adversarial priors: Cat(K) on y and N(0, I) on z, each with its own discriminator.  Every minibatch
+runs three phases in order [paper]: reconstruction (encoder and decoder), regularisation (both discriminators, then
+the encoder as their generator), and semi-supervised classification (cross-entropy of q(y|x) on a labelled batch).
+Each phase moves only its own parameters, with the parameters the previous phase left.  Test error is that of
+q(y|x).  Everything the paper leaves out is [ours] and named in SemiAAEConfig.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from benchmark.models import ModelEntry
+from benchmark.models._game import Player, adversarial_losses, update_players
+from benchmark.models._image import seeded
+from benchmark.models._semisup import SemiSupervisedConfig, SemiSupervisedModel
+from benchmark.nets.aae_mlp import SemiEncoder, mlp
+from benchmark.nets.improved_gan import SemiArch
+from benchmark.registry import MODELS
+from benchmark.runtime import Runtime
+from benchmark.train import SemiBatch
+
+
+@dataclass(frozen=True)
+class SemiAAEConfig(SemiSupervisedConfig):
+    """[ours] unless marked: Adam (lr for the reconstruction and classification phases, adversarial_lr for both
+    discriminators and the encoder as generator, beta1 for all); style of `style_dim` dimensions; hidden width 1000
+    [paper]; discriminators hidden-hidden-1; the reconstruction loss is the binary cross-entropy of the decoder's
+    sigmoid output, averaged over pixels; no parameter average (ema_rate 0)."""
+
+    lr: float = 1e-3
+    adversarial_lr: float = 2e-4
+    beta1: float = 0.5
+    ema_rate: float = 0.0
+    style_dim: int = 10
+    hidden: int = 1000
+
+
+MNIST_AAE = SemiArch("mnist", (1, 28, 28), 10)
+ARCHS = {"mnist": MNIST_AAE}
+
+
+class SemiSupervisedAAE(SemiSupervisedModel):
+    def __init__(self, arch: SemiArch, config: SemiAAEConfig = SemiAAEConfig(), seed: int = 0,
+                 runtime: Runtime = Runtime()):
+        super().__init__(arch, config, seed, runtime)
+        pixels, k, h = arch.image[0] * arch.image[1] * arch.image[2], arch.classes, config.hidden
+        with seeded(self.init_seed):
+            self.encoder = SemiEncoder(pixels, h, k, config.style_dim)
+            self.decoder = mlp([k + config.style_dim, h, h, pixels])
+            self.d_y = mlp([k, h, h, 1])
+            self.d_z = mlp([config.style_dim, h, h, 1])
+        self.classifier_net = self.encoder
+        self.finish()
+
+        def adam(params, lr):
+            return torch.optim.Adam(params, lr=lr, betas=(config.beta1, 0.999))
+
+        self.optimizers = {
+            "reconstruction": adam(list(self.encoder.parameters()) + list(self.decoder.parameters()), config.lr),
+            "discriminators": adam(list(self.d_y.parameters()) + list(self.d_z.parameters()), config.adversarial_lr),
+            "generator": adam(self.encoder.parameters(), config.adversarial_lr),
+            "classifier": adam(self.classifier_params(), config.lr),
+        }
+        self.start_average()
+
+    def classifier_params(self) -> list[nn.Parameter]:
+        """q(y|x): the trunk and the class head (the style head plays no part in classification)."""
+        return list(self.encoder.trunk.parameters()) + list(self.encoder.y_head.parameters())
+
+    def init_from_data(self, images: torch.Tensor) -> None:
+        """Nothing is set from the data [ours]."""
+
+    def logits(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        return net(x)[0]
+
+    def _codes(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(class logits, q(y|x) probabilities, style z)."""
+        logits, z = self.encoder(x)
+        return logits, logits.softmax(1), z
+
+    def _prior(self, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Samples of the priors: one-hot Cat(K) and N(0, I)."""
+        k = self.arch.classes
+        classes = torch.randint(k, (n,), generator=self.noise, device=self.noise.device)
+        return F.one_hot(classes, k).float(), self.randn(n, self.config.style_dim)
+
+    def train_step(self, batch: SemiBatch) -> dict[str, torch.Tensor]:
+        self.train()
+        self.set_learning_rates()
+        x = self.unit(batch.x_unl)
+        n = len(x)
+        # 1. reconstruction
+        _, y, z = self._codes(x)
+        recon = F.binary_cross_entropy_with_logits(self.decoder(torch.cat([y, z], 1)), x.flatten(1))
+        update_players([Player(recon.view(1), list(self.encoder.parameters()) + list(self.decoder.parameters()),
+                               self.optimizers["reconstruction"])])
+        # 2. regularisation: the discriminators on [prior; encoder], then the encoder against them
+        _, y, z = self._codes(x)  # the encoder does not move in the discriminators' step: its codes serve both
+        y_prior, z_prior = self._prior(n)
+        d_y_loss, _ = adversarial_losses(self.d_y(torch.cat([y_prior, y.detach()])).view(1, -1), n)
+        d_z_loss, _ = adversarial_losses(self.d_z(torch.cat([z_prior, z.detach()])).view(1, -1), n)
+        d_loss = d_y_loss + d_z_loss
+        update_players([Player(d_loss, list(self.d_y.parameters()) + list(self.d_z.parameters()),
+                               self.optimizers["discriminators"])])
+        g_loss = F.softplus(-self.d_y(y)).mean() + F.softplus(-self.d_z(z)).mean()  # non-saturating
+        update_players([Player(g_loss.view(1), list(self.encoder.parameters()), self.optimizers["generator"])])
+        # 3. semi-supervised classification on the labelled batch
+        logits_lab, _, _ = self._codes(self.unit(batch.x_lab))
+        class_loss = F.cross_entropy(logits_lab, batch.y_lab.to(self.runtime.device))
+        update_players([Player(class_loss.view(1), self.classifier_params(), self.optimizers["classifier"])])
+        self.after_update()
+        return {"recon": recon.detach().view(1), "d_loss": d_loss.detach(), "g_loss": g_loss.detach().view(1),
+                "class_loss": class_loss.detach().view(1)}
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        self.eval()
+        y, z = self._prior(n)
+        return torch.sigmoid(self.decoder(torch.cat([y, z], 1))).view(n, *self.arch.image)
+
+
+def _builder(arch: SemiArch):
+    def build(config: SemiAAEConfig = SemiAAEConfig(), seed: int = 0, runtime: Runtime = Runtime()):
+        return SemiSupervisedAAE(arch, config, seed, runtime)
+
+    return build
+
+
+MODELS.register("aae_semi", ModelEntry(
+    "aae_semi", "semi-supervised AAE: q(y|x) and q(z|x) with adversarial Cat(K) and N(0, I) priors (AAE section 5)",
+    {name: _builder(arch) for name, arch in ARCHS.items()}, SemiAAEConfig(), semi_supervised=True))

@@ -1,0 +1,203 @@
+"""The semi-supervised protocol and families: the K+1 loss, feature matching, the labelled draw, the parameter
+average, the learning-rate schedule, the streams, and that every player moves only its own parameters."""
+import math
+from dataclasses import replace
+
+import pytest
+import torch
+
+from benchmark.models.aae_semi import SemiSupervisedAAE, MNIST_AAE, SemiAAEConfig
+from benchmark.models.gan_fm import CONFIGS as FM_CONFIGS, _builder as fm_builder
+from benchmark.models.kplus1 import CONFIGS as KP_CONFIGS, ALIKPlusOne, HALIKPlusOne
+from benchmark.nets.hali import HALI_ARCHS
+from benchmark.nets.mnist import MNIST
+from benchmark.optim import AdamEpsInSqrt, ParameterAverage
+from benchmark.protocols.semisup import (feature_matching, k_plus_one_generator_loss, k_plus_one_losses,
+                                         labelled_draw, count_errors)
+from benchmark.train import SemiBatch, SemiSupervisedBatcher
+
+
+def test_k_plus_one_losses_on_hand_computed_logits():
+    lab = torch.tensor([[0.0, math.log(3.0)]])  # p(class 1 | real) = 3/4
+    unl = torch.tensor([[0.0, 0.0]])  # lse = log 2: p(fake) = 1/3
+    fake = torch.tensor([[math.log(0.5), math.log(0.5)]])  # lse = 0: p(fake) = 1/2
+    loss_lab, loss_unl = k_plus_one_losses(lab, torch.tensor([1]), unl, fake)
+    assert loss_lab.item() == pytest.approx(math.log(4 / 3))
+    # -1/2 log(1 - 1/3) - 1/2 log(1/2) = -1/2 log 2 + 1/2 log 3 + 1/2 log 2
+    assert loss_unl.item() == pytest.approx(0.5 * math.log(3.0))
+    # the generating side: -log p_fake(real) - log(1 - p_fake(fake)) = -log(1/3) - log(1/2)
+    assert k_plus_one_generator_loss(unl, fake).item() == pytest.approx(math.log(3.0) + math.log(2.0))
+
+
+def test_the_fake_logit_is_fixed_at_zero():
+    """Adding c to every real logit is the K+1 softmax with the fake logit at -c: p(fake) must change."""
+    logits = torch.randn(8, 10)
+    _, low = k_plus_one_losses(logits[:1], torch.tensor([0]), logits, logits - 5)
+    _, high = k_plus_one_losses(logits[:1], torch.tensor([0]), logits, logits + 5)
+    assert low.item() < high.item()
+
+
+def test_feature_matching_is_zero_when_the_means_are_equal():
+    real = torch.randn(50, 7)
+    same_mean = real[torch.randperm(50)] * 1.0
+    assert feature_matching(real, same_mean).item() == pytest.approx(0.0, abs=1e-12)
+    assert feature_matching(real, same_mean, "abs").item() == pytest.approx(0.0, abs=1e-6)
+    shifted = real + 2.0
+    assert feature_matching(real, shifted).item() == pytest.approx(4.0)
+    assert feature_matching(real, shifted, "abs").item() == pytest.approx(2.0)
+    with pytest.raises(ValueError):
+        feature_matching(real, shifted, "cube")
+
+
+def test_labelled_draw_is_class_balanced_seeded_and_the_first_of_each_class_after_the_permutation():
+    labels = torch.arange(1000) % 10
+    draw = labelled_draw(labels, 7, seed=3)
+    assert len(draw) == 70 and len(set(draw.tolist())) == 70
+    assert torch.bincount(labels[draw], minlength=10).tolist() == [7] * 10
+    assert torch.equal(draw, labelled_draw(labels, 7, seed=3))
+    assert not torch.equal(draw, labelled_draw(labels, 7, seed=4))
+    order = torch.randperm(1000, generator=torch.Generator().manual_seed(3))
+    first_of_class_2 = order[labels[order] == 2][:7]
+    assert torch.equal(draw[labels[draw] == 2], first_of_class_2)
+    with pytest.raises(ValueError, match="fewer"):
+        labelled_draw(labels, 101, seed=0)
+
+
+def test_test_errors_counts_argmax_mistakes():
+    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [5.0, 0.0]])
+    assert count_errors(logits, torch.tensor([0, 0, 0])) == {"errors": 1, "error_rate": 1 / 3, "n": 3}
+    with pytest.raises(ValueError):
+        count_errors(logits, torch.tensor([0]))
+
+
+def test_the_parameter_average_after_known_updates():
+    net = torch.nn.Linear(1, 1, bias=False)
+    avg = ParameterAverage(net, rate=0.5)
+    for value in (2.0, 4.0):
+        with torch.no_grad():
+            net.weight.fill_(value)
+        avg.update(net)
+    # starts at 0 [code]: 0 -> 0 + 0.5 (2 - 0) = 1 -> 1 + 0.5 (4 - 1) = 2.5
+    assert avg.averaged_state(net)["weight"].item() == pytest.approx(2.5)
+    assert net.weight.item() == 4.0, "the live parameters are untouched"
+
+
+def test_theano_adam_puts_eps_inside_the_square_root():
+    p = torch.nn.Parameter(torch.tensor([0.0]))
+    opt = AdamEpsInSqrt([p], lr=0.1, beta1=0.5, beta2=0.999, eps=1e-2)
+    p.grad = torch.tensor([1e-3])
+    opt.step()
+    # m_hat = g, v_hat = g^2: step = lr * g / sqrt(g^2 + eps)
+    assert p.item() == pytest.approx(-0.1 * 1e-3 / math.sqrt(1e-6 + 1e-2))
+
+
+def test_the_learning_rate_decays_over_the_last_third_as_the_svhn_script():
+    model = ALIKPlusOne(MNIST, replace(KP_CONFIGS["mnist"], lr=3e-4, decay_fraction=1 / 3))
+    model.set_training_length(steps=900 * 10, steps_per_epoch=10)
+    factors = {}
+    for epoch in (0, 599, 600, 750, 899):
+        model.step_count = epoch * 10
+        factors[epoch] = model.lr_factor()
+    # the official min(3 - epoch/300, 1)
+    assert factors == pytest.approx({e: min(3 - e / 300, 1.0) for e in factors})
+
+
+def test_the_streams_repeat_the_labelled_set_and_pass_over_every_image():
+    images = torch.arange(60).view(60, 1, 1, 1).to(torch.uint8)
+    labels = torch.arange(60) % 3
+    labelled = torch.tensor([0, 1, 2])
+    batcher = SemiSupervisedBatcher(images, labels, labelled, batch_size=6, seed=0)
+    seen = []
+    for _ in range(10):  # one epoch of the unlabelled stream
+        batch = batcher.next()
+        assert set(batch.x_lab.flatten().tolist()) <= {0, 1, 2}
+        assert torch.equal(batch.y_lab, labels[batch.x_lab.flatten().long()])
+        seen += batch.x_unl.flatten().tolist()
+    assert sorted(seen) == list(range(60))
+    state = batcher.state_dict()
+    after = batcher.next()
+    batcher.load_state_dict(state)
+    assert all(torch.equal(a, b) for a, b in zip(after, batcher.next()))
+
+
+def _mnist_batch(n=8, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = lambda: torch.randint(0, 256, (n, 1, 28, 28), generator=g, dtype=torch.uint8)  # noqa: E731
+    return SemiBatch(images(), torch.arange(n) % 10, images(), images())
+
+
+def _params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def _moved(before, module):
+    return [not torch.equal(a, b) for a, b in zip(before, module.parameters())]
+
+
+def _freeze(optimizer, monkeypatch):
+    monkeypatch.setattr(optimizer, "step", lambda *a, **k: None)
+
+
+def _generating_modules(model):
+    return [getattr(model, n) for n in ("generator", "encoder", "decoder") if hasattr(model, n)]
+
+
+@pytest.mark.parametrize("family", ["gan_fm", "ali_kplus1", "hali_kplus1"])
+@pytest.mark.parametrize("frozen", ["discriminator", "generator"])
+def test_each_player_moves_only_its_own_parameters(family, frozen, monkeypatch):
+    """With one player's optimiser switched off, a whole update leaves that player's parameters as they were."""
+    model = _build(family)
+    _freeze(model.optimizers[frozen], monkeypatch)
+    frozen_modules = [model.discriminator] if frozen == "discriminator" else _generating_modules(model)
+    moving_modules = _generating_modules(model) if frozen == "discriminator" else [model.discriminator]
+    before = [_params(m) for m in frozen_modules + moving_modules]
+    model.train_step(_mnist_batch())
+    moved = [any(_moved(b, m)) for b, m in zip(before, frozen_modules + moving_modules)]
+    assert moved == [False] * len(frozen_modules) + [True] * len(moving_modules)
+    assert all(p.grad is None for p in model.parameters()), "no gradient is left behind"
+
+
+def _build(family):
+    if family == "gan_fm":
+        model = fm_builder("mnist")(FM_CONFIGS["mnist"])
+        model.init_from_data(torch.randint(0, 256, (600, 1, 28, 28), dtype=torch.uint8))
+        return model
+    if family == "ali_kplus1":
+        return ALIKPlusOne(MNIST, KP_CONFIGS["mnist"])
+    return HALIKPlusOne(HALI_ARCHS["mnist"], KP_CONFIGS["mnist"])
+
+
+@pytest.mark.parametrize("family", ["ali_kplus1", "hali_kplus1"])
+def test_the_labelled_cross_entropy_moves_the_discriminator_only(family, monkeypatch):
+    """Labels enter only through the cross-entropy: with other labels, D's step changes, the encoder's does not."""
+    after = {}
+    for shift in (0, 3):
+        model = _build(family)
+        batch = _mnist_batch()
+        model.train_step(batch._replace(y_lab=(batch.y_lab + shift) % 10))
+        after[shift] = (_params(model.encoder), _params(model.discriminator))
+    assert all(torch.equal(a, b) for a, b in zip(after[0][0], after[3][0]))
+    assert not all(torch.equal(a, b) for a, b in zip(after[0][1], after[3][1]))
+
+
+def test_the_aae_phases_move_their_own_networks():
+    model = SemiSupervisedAAE(MNIST_AAE, SemiAAEConfig(hidden=32))
+    before = {name: _params(getattr(model, name)) for name in ("encoder", "decoder", "d_y", "d_z")}
+    losses = model.train_step(_mnist_batch())
+    assert set(losses) == {"recon", "d_loss", "g_loss", "class_loss"}
+    for name, params in before.items():
+        assert any(_moved(params, getattr(model, name))), f"{name} did not move"
+    assert all(p.grad is None for p in model.parameters())
+    logits = model.classify(torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8))
+    assert logits.shape == (5, 10)
+
+
+def test_classify_uses_the_average_and_puts_the_live_parameters_back():
+    model = _build("gan_fm")
+    model.train_step(_mnist_batch())
+    live = _params(model.discriminator)
+    images = torch.randint(0, 256, (4, 1, 28, 28), dtype=torch.uint8)
+    averaged, current = model.classify(images), model.classify(images, state={})
+    assert not torch.allclose(averaged, current)
+    assert all(torch.equal(a, b) for a, b in zip(live, model.discriminator.parameters()))
+    assert model.training, "classify leaves the model in the mode it found"
