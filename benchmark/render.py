@@ -19,6 +19,15 @@ from benchmark.tables import Column, RowSpec, TableSpec
 NOT_RUN = "not run"
 
 
+
+def _paper_sources(row) -> str:
+    """Where a row's paper values come from: once when every column shares its source and error bar."""
+    sources = {(p.source, p.error_bar) for p in row.paper.values()}
+    if len(sources) == 1:
+        source, bar = sources.pop()
+        return f"{row.label}: {source} (± {bar})"
+    return "; ".join(f"{row.label} ({key}): {p.source} (± {p.error_bar})" for key, p in row.paper.items())
+
 def _fmt(value: float | None, column: Column) -> str:
     if value is None:
         return "–"
@@ -28,7 +37,7 @@ def _fmt(value: float | None, column: Column) -> str:
 
 
 def _mean_std(stats: dict | None, column: Column) -> str:
-    return f"{_fmt(stats['mean'], column)} ± {_fmt(stats['std'], column)}"
+    return f"{_fmt(stats['mean'], column)} ± {_fmt(stats['std'] * column.sigma, column)}"
 
 
 def _n_cell(row_summary: dict | None, n_ok: int) -> str:
@@ -74,7 +83,7 @@ def summary_frames(spec: TableSpec, record: dict) -> tuple[pd.DataFrame, pd.Data
                      "n_runs": (row_summary or {}).get("n_runs", 0), "n_failed": (row_summary or {}).get("n_failed", 0)}
         n_ok = 0
         for column in spec.columns:
-            stats = metrics.get(column.key)
+            stats = metrics.get(column.value_key)
             paper = row.paper.get(column.key)
             ours_mean = stats["mean"] if stats and stats.get("n") and not row.cited_only else None
             n_ok = max(n_ok, (stats or {}).get("n", 0))
@@ -106,7 +115,8 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
             value = run.get("hparams", {}).get(key)
             line[key] = f"{value:.3g}" if isinstance(value, (int, float)) else "–"
         for column in spec.columns:
-            line[column.label] = _fmt(run["values"].get(column.key), column)
+            if column.sigma == 1:  # a value shown at another sigma is the same number per run
+                line[column.label] = _fmt(run["values"].get(column.value_key), column)
         line["updates"] = run.get("steps") if run.get("steps") is not None else "–"
         line["wall (s)"] = f"{run.get('wall_s', 0.0):.1f}"
         lines.append(line)
@@ -153,9 +163,7 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
     lines += [f"**Stand-in data (not the paper's protocol): {note}**" for note in stand_ins]
     lines += [""] if stand_ins else []
     lines += [_markdown(shown), ""]
-    lines.append("Paper values: " + "; ".join(
-        f"{r.label}{'' if len(spec.columns) == 1 else f' ({key})'}: {p.source} (± {p.error_bar})"
-        for r in spec.rows for key, p in r.paper.items()) + ".")
+    lines.append("Paper values: " + "; ".join(_paper_sources(r) for r in spec.rows if r.paper) + ".")
     lines.append(f"Ours: mean ± std over runs (std with ddof {STD_DDOF}), n over finished runs; a failed (diverged) "
                  "run is counted in n as failed and kept below; a cell without a number says why.")
     if spec.scale_note:

@@ -150,7 +150,11 @@ def _differing_keys(a: dict, b: dict) -> list[str]:
 class ResultStore:
     """The record of one table at one profile, opened for adding runs."""
 
-    def __init__(self, results_dir: Path, table: str, profile: str, config: dict, protocol: dict, datasets: dict):
+    def __init__(self, results_dir: Path, table: str, profile: str, config: dict, protocol: dict, datasets: dict,
+                 row_local: dict[str, tuple[str, ...]] | None = None):
+        """`row_local` names the config keys (and `protocol.<key>`s) that only some rows read: a stored record that
+        differs from `config` only in such keys, and holds no run of the rows that read them, is extended to the
+        new config (the change is listed under `config_extensions`), since none of its numbers depended on them."""
         self.path = results_path(results_dir, profile, table)
         digest = record_hash(config, protocol)
         if self.path.exists():
@@ -158,6 +162,9 @@ class ResultStore:
             if self.record["config_hash"] != digest:
                 keys = _differing_keys(self.record["config"], config)
                 keys += [f"protocol.{k}" for k in _differing_keys(self.record.get("protocol", {}), protocol)]
+                if self._extend(keys, row_local or {}, config, protocol, digest):
+                    self.record["datasets"] = datasets
+                    return
                 keys = ", ".join(keys) or "(unknown)"
                 raise UserError(
                     f"{self.path} holds results of another config of {table!r} (differs in: {keys}); results of "
@@ -167,6 +174,16 @@ class ResultStore:
             self.record = {"schema": SCHEMA_VERSION, "table": table, "profile": profile, "config_hash": digest,
                            "config": config, "protocol": protocol, "runs": {}, "artifacts": {}, "summary": {}}
         self.record["datasets"] = datasets
+
+    def _extend(self, keys: list[str], row_local: dict, config: dict, protocol: dict, digest: str) -> bool:
+        stored_rows = {run["row"] for run in self.record["runs"].values()}
+        if not keys or any(k not in row_local or stored_rows & set(row_local[k]) for k in keys):
+            return False
+        self.record.setdefault("config_extensions", []).append(
+            {"keys": keys, "from_hash": self.record["config_hash"], "to_hash": digest,
+             "why": "read only by rows with no stored run"})
+        self.record.update(config=config, protocol=protocol, config_hash=digest)
+        return True
 
     @property
     def config_hash(self) -> str:

@@ -71,7 +71,7 @@ def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: i
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     config = spec.config(profile, overrides)
     store = ResultStore(ctx.results_dir, name, profile, spec.hashed_config(config), spec.protocol(config),
-                        spec.datasets(config))
+                        spec.datasets(config), row_local=spec.row_local)
     environment()  # the commit and versions of the code as it starts, not as the tree is when a run ends
     if ctx.device == "cpu":
         torch.use_deterministic_algorithms(True)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from benchmark.config import config_hash, to_jsonable, with_overrides
-from benchmark.data import ImageSplit
+from benchmark.data import DataUnavailable, ImageSplit
 from benchmark.errors import UserError
 from benchmark.registry import DATASETS, MODELS
 from benchmark.results import environment, write_json_atomic
@@ -172,8 +172,8 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
         labels = plan.data.labels[: len(images)]
         try:
             labelled = labelled_draw(labels, request.fit.labels_per_class, derive_seed(request.fit.seed, "labels"))
-        except ValueError as e:
-            raise UserError(f"{request.dataset} {request.split_name}: {e}") from None
+        except ValueError as e:  # a subset too small for the labels asked: a table cell, not a setup error
+            raise DataUnavailable(f"{request.dataset} {request.split_name} ({len(images):,} images): {e}") from None
         batcher = SemiSupervisedBatcher(images.to(ctx.device), labels.to(ctx.device), labelled.to(ctx.device),
                                         request.fit.batch_size, derive_seed(request.fit.seed, "batches"))
         updates_per_epoch = math.ceil(len(images) / request.fit.batch_size)

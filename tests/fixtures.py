@@ -1,5 +1,6 @@
 """Tiny datasets written in the official formats, for tests that must pass without the real data."""
 import gzip
+import pickle
 
 import numpy as np
 
@@ -45,4 +46,17 @@ def write_svhn_mat(root, split: str, n: int, seed: int = 0):
     images = rng.integers(0, 256, (32, 32, 3, n)).astype(np.uint8)
     images[:, :, 0, :] = (labels * 25).astype(np.uint8)
     savemat(folder / f"{split}_32x32.mat", {"X": images, "y": np.where(labels == 0, 10, labels)[:, None]})
+    return root
+
+
+def write_cifar10(root, per_batch: int, n_test: int):
+    """<root>/cifar-10-batches-py with random images in the official pickled batches, labels cycling 0..9."""
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name, n in [(f"data_batch_{b}", per_batch) for b in range(1, 6)] + [("test_batch", n_test)]:
+        entry = {"batch_label": "fixture", "labels": [i % 10 for i in range(n)],
+                 "data": rng.integers(0, 256, (n, 3072)).astype(np.uint8)}
+        with open(folder / name, "wb") as f:
+            pickle.dump(entry, f, protocol=2)
     return root

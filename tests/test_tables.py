@@ -11,7 +11,7 @@ from benchmark.render import render_all
 from benchmark.results import compare_records
 from benchmark.run import run_table
 from benchmark.tables import RunContext, gmm_modes
-from fixtures import write_mnist, write_svhn_partial
+from fixtures import write_cifar10, write_mnist, write_svhn_partial
 
 
 def _poison_gmm(monkeypatch):
@@ -41,18 +41,21 @@ def _poison_svhn_gan(monkeypatch):
     monkeypatch.setattr(ImageGAN, "init_from_data", poisoned)
 
 
-def _poison_mnist_fm(monkeypatch):
-    from benchmark.models.gan_fm import FeatureMatchingGAN
+def _poison_feature_matching(seed):
+    def poison(monkeypatch):
+        from benchmark.models.gan_fm import FeatureMatchingGAN
 
-    original = FeatureMatchingGAN.init_from_data
+        original = FeatureMatchingGAN.init_from_data
 
-    def poisoned(self, images):
-        original(self, images)
-        if self.seed == 1:
-            with torch.no_grad():
-                self.discriminator.layers[0].bias.fill_(float("nan"))
+        def poisoned(self, images):
+            original(self, images)
+            if self.seed == seed:
+                with torch.no_grad():
+                    next(self.discriminator.parameters()).fill_(float("nan"))
 
-    monkeypatch.setattr(FeatureMatchingGAN, "init_from_data", poisoned)
+        monkeypatch.setattr(FeatureMatchingGAN, "init_from_data", poisoned)
+
+    return poison
 
 
 # Per table: overrides of its smoke profile that keep it fast, the data it needs (written as a fixture), an update at
@@ -62,7 +65,9 @@ ADAPTERS = {
                                  "n_eval_samples": 500, "figure_points": 50},
                       data=None, stop_after=15, poison=_poison_gmm, diverged="gan/1"),
     "mnist_semi": dict(overrides={}, data=lambda root: write_mnist(root, 300, 200), stop_after=1,
-                       poison=_poison_mnist_fm, diverged="gan_fm/1"),
+                       poison=_poison_feature_matching(1), diverged="gan_fm/1"),
+    "cifar10_semi": dict(overrides={}, data=lambda root: write_cifar10(root, 250, 40), stop_after=1,
+                         poison=_poison_feature_matching(0), diverged="gan_fm_1000/0"),
     "svhn_semi": dict(overrides={}, data=lambda root: write_svhn_partial(root, 300), stop_after=1,
                       poison=_poison_svhn_gan, diverged="gan_d/0"),
 }
@@ -127,7 +132,8 @@ def test_a_diverged_run_is_recorded_and_rendered_not_raised(name, tmp_path, monk
     assert failed["status"] == "failed" and failed["failure"]["step"] == 1
     assert "non-finite" in failed["failure"]["reason"]
     others = [r for k, r in record["runs"].items() if k != ADAPTERS[name]["diverged"]]
-    assert others and all(r["status"] in ("ok", "failed") for r in others)
+    assert any(r["status"] == "ok" for r in others), "the other runs go on"
+    assert all(r["status"] in ("ok", "failed", "unavailable") for r in others)
     render_all(tmp_path / "results", tmp_path / "tables")
     table = (tmp_path / "tables" / "smoke" / f"{name}.md").read_text()
     assert f"`{ADAPTERS[name]['diverged']}`: diverged at update 1" in table

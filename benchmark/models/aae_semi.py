@@ -42,7 +42,9 @@ class SemiAAEConfig(SemiSupervisedConfig):
 
 
 MNIST_AAE = SemiArch("mnist", (1, 28, 28), 10)
-ARCHS = {"mnist": MNIST_AAE}
+# [ours] the same MLPs on the 3,072 pixels of SVHN and CIFAR-10 (the AAE paper's SVHN networks are not published)
+ARCHS = {"mnist": MNIST_AAE, "svhn": SemiArch("svhn", (3, 32, 32), 10),
+         "cifar10": SemiArch("cifar10", (3, 32, 32), 10)}
 
 
 class SemiSupervisedAAE(SemiSupervisedModel):

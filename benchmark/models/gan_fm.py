@@ -15,7 +15,8 @@ from benchmark.models import ModelEntry
 from benchmark.models._game import Player, update_players
 from benchmark.models._image import seeded
 from benchmark.models._semisup import SemiSupervisedConfig, SemiSupervisedModel
-from benchmark.nets.improved_gan import MNIST_FM, MnistFMDiscriminator, MnistFMGenerator, SemiArch
+from benchmark.nets.improved_gan import (CIFAR10_FM, MNIST_FM, SVHN_FM, ConvFMDiscriminator, ConvFMGenerator,
+                                         MnistFMDiscriminator, MnistFMGenerator, SemiArch)
 from benchmark.optim import AdamEpsInSqrt
 from benchmark.protocols.semisup import feature_matching, k_plus_one_losses
 from benchmark.registry import MODELS
@@ -33,8 +34,13 @@ class FeatureMatchingConfig(SemiSupervisedConfig):
     init_images: int = 500
 
 
-NETWORKS = {"mnist": (MNIST_FM, MnistFMDiscriminator, MnistFMGenerator)}
-CONFIGS = {"mnist": FeatureMatchingConfig(lr=0.003, decay_fraction=0.0, fm_norm="square")}  # [code] constant lr
+NETWORKS = {"mnist": (MNIST_FM, MnistFMDiscriminator, MnistFMGenerator),
+            "svhn": (SVHN_FM, ConvFMDiscriminator, ConvFMGenerator),
+            "cifar10": (CIFAR10_FM, ConvFMDiscriminator, ConvFMGenerator)}
+CONFIGS = {"mnist": FeatureMatchingConfig(lr=0.003, decay_fraction=0.0, fm_norm="square"),  # [code] constant lr
+           # [code] lr 3e-4 * min(3 - epoch/300, 1) over 900 epochs (CIFAR-10: /400 over 1200): the last third
+           "svhn": FeatureMatchingConfig(lr=3e-4, decay_fraction=1 / 3, fm_norm="abs"),
+           "cifar10": FeatureMatchingConfig(lr=3e-4, decay_fraction=1 / 3, fm_norm="abs")}
 
 
 class FeatureMatchingGAN(SemiSupervisedModel):
@@ -42,7 +48,7 @@ class FeatureMatchingGAN(SemiSupervisedModel):
                  seed: int = 0, runtime: Runtime = Runtime()):
         super().__init__(arch, config, seed, runtime)
         with seeded(self.init_seed):
-            self.discriminator = discriminator_cls(arch.classes)
+            self.discriminator = discriminator_cls(arch)
             self.generator = generator_cls(arch.z_dim)
         self.classifier_net = self.discriminator
         self.finish()
@@ -53,10 +59,21 @@ class FeatureMatchingGAN(SemiSupervisedModel):
     @torch.no_grad()
     def init_from_data(self, images: torch.Tensor) -> None:
         """Data-dependent initialisation of D on `init_images` training images drawn with the model's seed [code:
-        the first 500 after the data permutation], noise on as in the official init pass."""
+        MNIST the first 500 after the data permutation, SVHN / CIFAR-10 the first 500 of the labelled stream; ours
+        are any 500 training images], noise and dropout on as in the official init pass; and of G's weight-normalised
+        output layer on one generated batch [code]."""
         order = torch.randperm(len(images), generator=torch.Generator().manual_seed(derive_seed(self.seed, "init")))
-        self.discriminator.train()
-        self.discriminator.initialise(self.unit(images[order[: self.config.init_images]]))
+        self.train()
+        self.discriminator.initialise(self.input(images[order[: self.config.init_images]]))
+        if hasattr(self.generator, "initialise"):
+            self.generator.initialise(self.z(100))
+
+    def input(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 images in the networks' input scale."""
+        return self.arch.to_input(self.unit(images))
+
+    def logits(self, net, x: torch.Tensor) -> torch.Tensor:
+        return net(self.arch.to_input(x))
 
     def z(self, n: int) -> torch.Tensor:
         """z ~ U[0, 1)^z_dim [code]."""
@@ -65,7 +82,7 @@ class FeatureMatchingGAN(SemiSupervisedModel):
     def train_step(self, batch: SemiBatch) -> dict[str, torch.Tensor]:
         self.train()
         self.set_learning_rates()
-        x_lab, x_unl, x_unl2 = self.unit(batch.x_lab), self.unit(batch.x_unl), self.unit(batch.x_unl2)
+        x_lab, x_unl, x_unl2 = self.input(batch.x_lab), self.input(batch.x_unl), self.input(batch.x_unl2)
         y_lab = batch.y_lab.to(self.runtime.device)
         n = len(x_lab)
         with torch.no_grad():
@@ -87,8 +104,9 @@ class FeatureMatchingGAN(SemiSupervisedModel):
 
     @torch.no_grad()
     def sample(self, n: int) -> torch.Tensor:
+        """Generated images in [0, 1]."""
         self.eval()
-        return self.generator(self.z(n))
+        return ((self.generator(self.z(n)) * self.arch.scale + self.arch.shift) / 255.0).clamp(0, 1)
 
 
 def _builder(arch_name: str):

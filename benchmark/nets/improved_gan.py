@@ -1,5 +1,9 @@
 """Improved-GAN's networks (openai/improved-gan @ 4f5d1ec, mnist_svhn_cifar10/), read in the official scripts [code].
 
+SVHN and CIFAR-10 (`train_svhn_feature_matching.py`, `train_cifar_feature_matching.py`): see ConvFMDiscriminator and
+ConvFMGenerator; every layer weight-normalised with data-dependent init (nn.weight_norm, g trained only on D's output
+layer and G's last deconvolution), LeakyReLU 0.2, dropout 0.2 on D's input and 0.5 after each stride-2 block.
+
 MNIST (`train_mnist_feature_matching.py`, the "older code" of its nn.py):
   D: Gaussian noise 0.3 -> Dense 1000 -> noise 0.5 -> 500 -> 0.5 -> 250 -> 0.5 -> 250 -> 0.5 -> 250 -> 0.5 -> Dense
   10.  nn.DenseLayer: W = theta * scale / ||theta||_col, theta ~ N(0, 0.1), scale fixed at 1 except on the output
@@ -17,7 +21,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from benchmark.nets.layers import SeededGaussianNoise
+from benchmark.nets.layers import SeededDropout, SeededGaussianNoise
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,12 @@ class SemiArch:
     image: tuple[int, int, int]
     z_dim: int
     classes: int = 10
+    shift: float = 0.0  # the network's input is (x_uint8 - shift) / scale: MNIST [0, 1] [code]
+    scale: float = 255.0
+
+    def to_input(self, unit: torch.Tensor) -> torch.Tensor:
+        """Images in [0, 1] to the networks' input scale."""
+        return unit if (self.shift, self.scale) == (0.0, 255.0) else (unit * 255.0 - self.shift) / self.scale
 
 
 MNIST_FM = SemiArch("mnist", (1, 28, 28), 100)
@@ -73,8 +83,9 @@ class MnistFMDiscriminator(nn.Module):
     NOISE = (0.3, 0.5, 0.5, 0.5, 0.5, 0.5)
     WIDTHS = (1000, 500, 250, 250, 250)
 
-    def __init__(self, classes: int = 10):
+    def __init__(self, arch: SemiArch = None):
         super().__init__()
+        classes = arch.classes if arch is not None else 10
         widths = (784,) + self.WIDTHS
         self.noises = nn.ModuleList(SeededGaussianNoise(s) for s in self.NOISE)
         self.layers = nn.ModuleList(WeightNormDense(a, b, train_scale=False) for a, b in zip(widths[:-1], widths[1:]))
@@ -136,3 +147,139 @@ class MnistFMGenerator(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z).view(len(z), 1, 28, 28)
+
+
+@dataclass(frozen=True)
+class ConvFMArch(SemiArch):
+    """The SVHN / CIFAR-10 networks of Improved-GAN: D widths (w1 x3, w2 x3, w2, NIN w2 x2), input noise none,
+    and the input scaling x_model = (x_uint8 - shift) / scale [code]."""
+
+    widths: tuple[int, int] = (64, 128)
+
+
+SVHN_FM = ConvFMArch("svhn", (3, 32, 32), 100, widths=(64, 128), shift=127.5, scale=127.5)  # [code] [-1, 1]
+CIFAR10_FM = ConvFMArch("cifar10", (3, 32, 32), 100, widths=(96, 192), shift=127.5, scale=128.0)  # [code]
+
+
+class WeightNorm(nn.Module):
+    """Improved-GAN's nn.weight_norm around a convolution, transposed convolution or dense layer (created without a
+    bias): W = V * g / sqrt(1e-6 + ||V||^2) per output unit, a bias, then the nonlinearity.  g is trained only where
+    the code says train_g=True; the data-dependent init sets g and b so that the pre-activations of one batch have
+    mean 0 and std `init_stdv` per unit [code]."""
+
+    def __init__(self, layer: nn.Module, act: nn.Module | None, train_g: bool = False, init_stdv: float = 1.0):
+        super().__init__()
+        nn.init.normal_(layer.weight, 0.0, 0.05)
+        self.layer, self.act, self.init_stdv = layer, act or nn.Identity(), init_stdv
+        out = layer.out_channels if hasattr(layer, "out_channels") else layer.out_features
+        if train_g:
+            self.g = nn.Parameter(torch.ones(out))
+        else:
+            self.register_buffer("g", torch.ones(out))
+        self.b = nn.Parameter(torch.zeros(out))
+        # the axes of V summed per output unit: Conv2d (out, in, k, k), ConvTranspose2d (in, out, k, k), Linear
+        self._dims = (0, 2, 3) if isinstance(layer, nn.ConvTranspose2d) else tuple(range(1, layer.weight.dim()))
+
+    def weight(self) -> torch.Tensor:
+        v = self.layer.weight
+        shape = [1] * v.dim()
+        shape[1 if isinstance(self.layer, nn.ConvTranspose2d) else 0] = -1
+        return v * (self.g.view(shape) / (v.square().sum(self._dims, keepdim=True) + 1e-6).sqrt())
+
+    def _linear(self, x: torch.Tensor) -> torch.Tensor:
+        layer, w = self.layer, self.weight()
+        if isinstance(layer, nn.Linear):
+            return F.linear(x, w)
+        if isinstance(layer, nn.ConvTranspose2d):
+            return F.conv_transpose2d(x, w, None, layer.stride, layer.padding, layer.output_padding)
+        return F.conv2d(x, w, None, layer.stride, layer.padding)
+
+    def _bias(self, y: torch.Tensor) -> torch.Tensor:
+        return self.b.view(1, -1, *([1] * (y.dim() - 2)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self._linear(x)
+        return self.act(y + self._bias(y))
+
+    @torch.no_grad()
+    def initialise(self, x: torch.Tensor) -> torch.Tensor:
+        y = self._linear(x)
+        axes = (0,) + tuple(range(2, y.dim()))
+        mean = y.mean(axes, keepdim=True)
+        y = y - mean
+        inv_std = self.init_stdv / y.square().mean(axes, keepdim=True).sqrt()
+        self.b.copy_((-mean * inv_std).flatten())
+        self.g.mul_(inv_std.flatten())
+        return self.act(y * inv_std)
+
+
+def _initialise(modules, x: torch.Tensor) -> torch.Tensor:
+    """Run `x` through `modules` in order, initialising every weight-normalised layer from the batch it sees."""
+    for module in modules:
+        x = module.initialise(x) if isinstance(module, WeightNorm) else module(x)
+    return x
+
+
+class ConvFMDiscriminator(nn.Module):
+    """(N, 3, 32, 32) in the model's input scale -> 10 logits; features = the globally pooled last NIN layer."""
+
+    def __init__(self, arch: ConvFMArch):
+        super().__init__()
+        w1, w2 = arch.widths
+        lrelu = nn.LeakyReLU(0.2)
+
+        def conv(a, b, stride=1, pad=1):
+            return WeightNorm(nn.Conv2d(a, b, 3, stride, pad, bias=False), lrelu)
+
+        self.trunk = nn.Sequential(
+            SeededDropout(0.2), conv(arch.image[0], w1), conv(w1, w1), conv(w1, w1, stride=2),
+            SeededDropout(0.5), conv(w1, w2), conv(w2, w2), conv(w2, w2, stride=2),
+            SeededDropout(0.5), conv(w2, w2, pad=0),
+            WeightNorm(nn.Conv2d(w2, w2, 1, bias=False), lrelu), WeightNorm(nn.Conv2d(w2, w2, 1, bias=False), lrelu))
+        self.head = WeightNorm(nn.Linear(w2, arch.classes, bias=False), None, train_g=True, init_stdv=0.1)
+
+    def forward(self, x: torch.Tensor, features: bool = False):
+        feature = self.trunk(x).mean((2, 3))
+        logits = self.head(feature)
+        return (logits, feature) if features else logits
+
+    @torch.no_grad()
+    def initialise(self, x: torch.Tensor) -> None:
+        self.head.initialise(_initialise(self.trunk, x).mean((2, 3)))
+
+
+class ScaleFreeBatchNorm2d(nn.BatchNorm2d):
+    """ScaleFreeBatchNorm for feature maps."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, eps=1e-6, momentum=0.1, affine=False)
+        self.bias_after = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return super().forward(x) + self.bias_after.view(1, -1, 1, 1)
+
+
+class ConvFMGenerator(nn.Module):
+    """z (N, 100) -> Dense 4x4x512 + BN + ReLU -> deconv 5x5 256@8x8 -> 128@16x16 (BN + ReLU) -> weight-normalised
+    deconv 3@32x32, tanh (trainable g, data-dependent init with std 0.1) [code]; all weights N(0, 0.05)."""
+
+    def __init__(self, z_dim: int = 100):
+        super().__init__()
+        dense = nn.Linear(z_dim, 4 * 4 * 512, bias=False)
+        nn.init.normal_(dense.weight, 0.0, 0.05)
+        self.dense = nn.Sequential(dense, ScaleFreeBatchNorm(4 * 4 * 512), nn.ReLU())
+        layers: list[nn.Module] = []
+        for a, b in ((512, 256), (256, 128)):
+            deconv = nn.ConvTranspose2d(a, b, 5, 2, 2, output_padding=1, bias=False)
+            nn.init.normal_(deconv.weight, 0.0, 0.05)
+            layers += [deconv, ScaleFreeBatchNorm2d(b), nn.ReLU()]
+        self.deconvs = nn.Sequential(*layers)
+        self.out = WeightNorm(nn.ConvTranspose2d(128, 3, 5, 2, 2, output_padding=1, bias=False), nn.Tanh(),
+                              train_g=True, init_stdv=0.1)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.out(self.deconvs(self.dense(z).view(len(z), 512, 4, 4)))
+
+    @torch.no_grad()
+    def initialise(self, z: torch.Tensor) -> None:
+        self.out.initialise(self.deconvs(self.dense(z).view(len(z), 512, 4, 4)))

@@ -29,6 +29,12 @@ class Column:
     digits: int = 2
     scale: float = 1.0  # e.g. 100 to print a fraction as a percentage
     show_range: bool = False  # print min and max over runs beside mean ± std
+    value: str = ""  # the run value shown (default: `key`); two columns may show one value, e.g. at 1σ and 3σ
+    sigma: float = 1.0  # the ± printed is sigma x the std over runs (3: the convention of some papers' tables)
+
+    @property
+    def value_key(self) -> str:
+        return self.value or self.key
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +80,7 @@ class TableSpec:
     figures: Callable | None = None  # (record, record path, out_dir) -> list of written paths
     requests: Callable | None = None  # config -> the trained models the table loads (what --jobs trains in parallel)
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
+    row_local: dict = field(default_factory=dict)  # config / "protocol.<key>" -> the only rows that read it
 
     def config(self, profile: str, overrides: dict[str, Any] | None = None):
         base = with_overrides(self.config_cls(), self.profiles.get(profile, {}), f"profile {profile!r}")

@@ -7,10 +7,11 @@ import time
 
 import torch
 
+from benchmark.data import DataUnavailable
 from benchmark.protocols.semisup import count_errors
 from benchmark.results import ResultStore, RunRecord
 from benchmark.tables import RunContext
-from benchmark.trained import FitConfig, ModelRequest, TrainedModel
+from benchmark.trained import FitConfig, ModelRequest, TrainedModel, load_split, train_or_load
 
 
 def semi_request(family: str, dataset: str, *, epochs: float, per_class: int, seed: int, batch_size: int = 100,
@@ -38,9 +39,10 @@ def curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor, upd
 
 
 def classifier_run(store: ResultStore, row: str, index: int, trained: TrainedModel, images: torch.Tensor,
-                   labels: torch.Tensor, ctx: RunContext) -> None:
+                   labels: torch.Tensor, ctx: RunContext, error_key: str = "error_rate") -> None:
     """Store one seed of a semi-supervised row: failed with its step if training diverged, else the test errors of
-    the classifier as tested (the averaged parameters where the family averages) and of the live parameters."""
+    the classifier as tested (the averaged parameters where the family averages) and of the live parameters; the
+    error fraction is stored under `error_key` (the column the table shows)."""
     seed = trained.request.fit.seed
     steps = trained.record["steps_done"]
     model_wall = trained.record["wall_s"]
@@ -59,7 +61,33 @@ def classifier_run(store: ResultStore, row: str, index: int, trained: TrainedMod
     artifact = store.write_artifact(f"{row}-{index}", {"labelled": trained.labelled.tolist(), "curve": points})
     store.put_run(RunRecord(
         row, index, seed, steps=steps, device=ctx.device, wall_s=time.perf_counter() - start,
-        values={"errors": tested["errors"], "error_rate": tested["error_rate"], "errors_live": live["errors"]},
+        values={"errors": tested["errors"], error_key: tested["error_rate"], "errors_live": live["errors"]},
         artifacts={"labelled_and_curve": artifact},
         extra={**info, "epochs": round(steps / updates_per_epoch, 3), "test_n": tested["n"],
                "curve": [[p["epoch"], p["errors"]] for p in points]}))
+
+
+def semi_table_run(cfg, store: ResultStore, ctx: RunContext, dataset: str, rows, request_of) -> None:
+    """Every (row, seed) of a semi-supervised table: train or load, then test on the test split; missing data
+    (the split, or too few images of a class for the labels) is recorded per cell."""
+    try:
+        test = load_split(dataset, "test", ctx)
+    except DataUnavailable as e:
+        for row in rows:
+            for index in range(cfg.runs):
+                store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
+        return
+    n = cfg.test_images or None
+    for index in range(cfg.runs):
+        for row in rows:
+            if store.done(f"{row}/{index}"):
+                continue
+            try:
+                trained = train_or_load(request_of(cfg, row, index), ctx)
+            except DataUnavailable as e:
+                store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
+                continue
+            if trained is None:
+                return  # stopped early: the checkpoint resumes on the next call
+            store.record["datasets"] = {"train": trained.data.provenance, "test": test.provenance}
+            classifier_run(store, row, index, trained, test.images[:n], test.labels[:n], ctx)

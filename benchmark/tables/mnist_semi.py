@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from benchmark.data import DataUnavailable
 from benchmark.registry import TABLES
-from benchmark.results import ResultStore, RunRecord
+from benchmark.results import ResultStore
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import classifier_run, semi_request
-from benchmark.trained import ModelRequest, load_split, train_or_load
+from benchmark.tables._semisup import semi_request, semi_table_run
+from benchmark.trained import ModelRequest
 
 NAME = "mnist_semi"
 
@@ -137,23 +136,7 @@ def requests(cfg: MnistSemiConfig) -> list[ModelRequest]:
 
 
 def run(cfg: MnistSemiConfig, store: ResultStore, ctx: RunContext) -> None:
-    try:
-        test = load_split("mnist", "test", ctx)
-    except DataUnavailable as e:
-        for row in FAMILIES:
-            for index in range(cfg.runs):
-                store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
-        return
-    for index in range(cfg.runs):
-        for row in FAMILIES:
-            if store.done(f"{row}/{index}"):
-                continue
-            trained = train_or_load(model_request(cfg, row, index), ctx)
-            if trained is None:
-                return  # stopped early: the checkpoint resumes on the next call
-            store.record["datasets"] = {"train": trained.data.provenance, "test": test.provenance}
-            n = cfg.test_images or None
-            classifier_run(store, row, index, trained, test.images[:n], test.labels[:n], ctx)
+    semi_table_run(cfg, store, ctx, "mnist", FAMILIES, model_request)
 
 
 TABLES.register(NAME, TableSpec(

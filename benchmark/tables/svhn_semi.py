@@ -14,6 +14,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import torch
+
 
 from benchmark.data import DataUnavailable
 from benchmark.errors import UserError
@@ -23,6 +25,7 @@ from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.rng import derive_seed
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
+from benchmark.tables._semisup import classifier_run, semi_request
 from benchmark.trained import FitConfig, ModelRequest, load_split, train_or_load
 
 NAME = "svhn_semi"
@@ -51,6 +54,8 @@ class SVHNSemiConfig:
     svm_tol: float = 1e-4
     svm_max_iter: int = 1000
     checkpoint_every: int = 500
+    semi_epochs: float = 900.0  # the semi-supervised rows: [code] train_svhn_feature_matching.py ([ours] K+1, AAE)
+    semi_snapshot_epochs: float = 100.0  # a classifier snapshot (learning curve) every this many epochs
 
     def probe_options(self) -> ProbeOptions:
         return ProbeOptions(self.per_class, self.n_classifiers, self.c_log_min, self.c_log_max, self.c_count,
@@ -59,11 +64,12 @@ class SVHNSemiConfig:
 
 PROFILES = {
     "smoke": dict(unsupervised_split="train", stand_in=True, pool_size=200, validation_size=50, stand_in_test_size=50,
-                  steps=2, batch_size=8, per_class=3, n_classifiers=3, c_count=5, checkpoint_every=0),
+                  steps=2, batch_size=8, per_class=3, n_classifiers=3, c_count=5, checkpoint_every=0,
+                  semi_snapshot_epochs=0.0),
     # the paper's 100 epochs and 100 SVMs, on the stand-in: 883 unlabelled images (883 updates a family) and 20 labels
     # per class (the stand-in pool's rarest class has 38 images)
     "small": dict(unsupervised_split="train", stand_in=True, pool_size=683, validation_size=200, stand_in_test_size=200,
-                  per_class=20),
+                  per_class=20, semi_epochs=20.0, semi_snapshot_epochs=5.0),
     "paper": {},
 }
 
@@ -99,7 +105,8 @@ PROBES = {
     "hali_z1z2": Probe("hali", "z1z2"),
 }
 
-PENDING = "semi-supervised classifiers: the next issue"
+#: the semi-supervised rows: row -> family, trained with labels and tested by its own classifier
+SEMI = {"aae_semi": "aae_semi", "gan_fm": "gan_fm", "ali_kplus1": "ali_kplus1"}
 ROWS = (
     RowSpec("knn_pixels", "KNN on pixels [ours]", _paper("77.93", 77.93, "ALI arXiv v1 Table 1 (Zhao et al. 2015)")),
     RowSpec("tsvm", "TSVM", _paper("66.55", 66.55, "ALI arXiv v1 Table 1"), cited_only=True),
@@ -117,11 +124,9 @@ ROWS = (
     RowSpec("hali_z2", "HALI + L2-SVM (z2 mean) [ours]"),
     RowSpec("hali_z1z2", "HALI + L2-SVM (z1 and z2 means) [ours]"),
     RowSpec("sdgm", "SDGM", _paper("16.61 ± 0.24", 16.61), cited_only=True),
-    RowSpec("aae_semi", "AAE (semi-supervised)", _paper("17.70 ± 0.30", 17.70, "AAE (Makhzani et al. 2015)"),
-            pending=PENDING),
-    RowSpec("gan_fm", "GAN (feature matching)", _paper("8.11 ± 1.3", 8.11, "Improved-GAN (Salimans et al. 2016)"),
-            pending=PENDING),
-    RowSpec("ali_kplus1", "ALI (no feature matching, K+1 D on (x, z))", _paper("7.42 ± 0.65", 7.42), pending=PENDING),
+    RowSpec("aae_semi", "AAE (semi-supervised)", _paper("17.70 ± 0.30", 17.70, "AAE (Makhzani et al. 2015)")),
+    RowSpec("gan_fm", "GAN (feature matching)", _paper("8.11 ± 1.3", 8.11, "Improved-GAN (Salimans et al. 2016)")),
+    RowSpec("ali_kplus1", "ALI (no feature matching, K+1 D on (x, z))", _paper("7.42 ± 0.65", 7.42)),
     RowSpec("iae_semi", "IAE (semi-supervised)", _paper("9.80", 9.80, "IAE (Makhzani 2018) slides"),
             pending="the IAE issue"),
 )
@@ -151,6 +156,13 @@ CHOICES = (
     "as ALI's; z1 / z2 / z1z2 are the posterior means of each level and both.",
     "[ours] KNN on pixels: the same draws and selection, k in (1, 3, 5, 9, 15) chosen on validation, Euclidean "
     "distance on pixels in [0, 1]; beside the KNN number ALI's arXiv v1 cites from Zhao et al. 2015.",
+    "[code] Semi-supervised rows (GAN feature matching, ALI K+1, AAE): trained with labels by their own objective "
+    "and tested by their own classifier (no SVM): openai/improved-gan train_svhn_feature_matching.py's networks, "
+    "losses and schedule for the GAN (D on [-1, 1] images, 100 labels per class, the unlabelled set = SVHN train, "
+    "not extra, 900 epochs with the learning rate decaying over the last 300, the running average of D); ALI K+1 "
+    "[ours] the SVHN ALI networks with 10 logits and the same optimiser and schedule; AAE [ours] the MNIST recipe's "
+    "784-1000-1000 MLPs widened to the 3,072 pixels. Their 'std over the classifiers' and 'validation error' cells "
+    "are empty: they have one classifier and no validation split.",
     "[ours] Models of every family: the ALI appendix SVHN networks, Adam lr 1e-4, betas (0.5, 0.999), batch 100, "
     "the image ALI's recipe for the families that have no official SVHN recipe (GAN, VAE, AAE, HALI).",
 )
@@ -185,6 +197,8 @@ def protocol(cfg: SVHNSemiConfig) -> dict:
         "unsupervised_data": f"stand-in train[:{cfg.pool_size + cfg.validation_size}]" if cfg.stand_in
         else cfg.unsupervised_split,
         "splits": "stand-in (train images split in three)" if cfg.stand_in else "official",
+        "semi": {"rows": SEMI, "labels": f"{cfg.per_class} per class, first after a seeded permutation",
+                 "unlabelled": "the training images (SVHN train, not extra)", "test": "argmax of the K logits"},
     }
 
 
@@ -261,6 +275,30 @@ def _unavailable(store: ResultStore, rows: list[str], index: int, seed: int, rea
         store.put_run(RunRecord(row, index, seed, status="unavailable", reason=reason))
 
 
+def semi_request_of(cfg: SVHNSemiConfig, row: str, index: int) -> ModelRequest:
+    return semi_request(SEMI[row], "svhn", epochs=cfg.semi_epochs, steps=cfg.steps, per_class=cfg.per_class,
+                        seed=cfg.seed + index, batch_size=cfg.batch_size, snapshot_epochs=cfg.semi_snapshot_epochs,
+                        train_images=cfg.pool_size + cfg.validation_size if cfg.stand_in else 0, split="train",
+                        checkpoint_every=cfg.checkpoint_every)
+
+
+def _run_semi(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext, index: int, splits: dict) -> bool:
+    """The semi-supervised rows of one run index; False when training stopped early."""
+    images, labels, _ = splits["test"]
+    for row in SEMI:
+        if store.done(f"{row}/{index}"):
+            continue
+        try:
+            trained = train_or_load(semi_request_of(cfg, row, index), ctx)
+        except DataUnavailable as e:
+            store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
+            continue
+        if trained is None:
+            return False
+        classifier_run(store, row, index, trained, images, torch.as_tensor(labels), ctx, error_key="test_error")
+    return True
+
+
 def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
     if cfg.unsupervised_split not in UNSUPERVISED_SPLITS:
         raise UserError(f"unsupervised_split must be one of {', '.join(UNSUPERVISED_SPLITS)}, "
@@ -273,7 +311,7 @@ def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
         try:
             splits = _labelled_splits(cfg, ctx)
         except DataUnavailable as e:
-            _unavailable(store, [r for r in PROBES if not store.done(f"{r}/{index}")], index, seed, str(e))
+            _unavailable(store, [r for r in (*PROBES, *SEMI) if not store.done(f"{r}/{index}")], index, seed, str(e))
             continue
         store.record["datasets"] = {name: prov for name, (_, _, prov) in splits.items()}
         for family, rows in families.items():
@@ -302,6 +340,8 @@ def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
                     continue
                 _store_probe(store, row, index, cfg, *_evaluate(PROBES[row], trained.model, trained.key, splits, cfg,
                                                                 index, ctx), ctx, info)
+        if not _run_semi(cfg, store, ctx, index, splits):
+            return
 
 
 TABLES.register(NAME, TableSpec(
@@ -320,4 +360,8 @@ TABLES.register(NAME, TableSpec(
     hparam_columns=("C", "k"),
     stand_ins=stand_ins,
     scale_note=scale_note,
+    requests=lambda cfg: [r for index in range(cfg.runs) for r in
+                          [model_request(cfg, f, index) for f in {p.family for p in PROBES.values() if p.family}]
+                          + [semi_request_of(cfg, row, index) for row in SEMI]],
+    row_local={"semi_epochs": tuple(SEMI), "semi_snapshot_epochs": tuple(SEMI), "protocol.semi": tuple(SEMI)},
 ))
