@@ -4,6 +4,7 @@ reference loop measured in the same process (interleaved, so that machine noise 
     python -m benchmark.perf --model ali --arch svhn [--device cpu|cuda] [--compile] [--batch 100]
     python -m benchmark.perf --model all --arch svhn,mnist
     python -m benchmark.perf --model ali --arch toy [--runs 10]
+    python -m benchmark.perf --model gan_fm --arch mnist --seeds 1,2   (semi-supervised: see benchmark.perf_semi)
 
 Image architectures (every image family):
   - plain: the loop written the common way: the same networks through torch's own nn.Conv2d / ConvTranspose2d /
@@ -38,6 +39,7 @@ from benchmark.nets.toy import ToySizes
 from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators
 from benchmark.cli import entry_point, resolve_device
+from benchmark.perf_semi import benchmark_semi, print_semi
 from benchmark.runtime import Runtime
 from benchmark.train import StackedBatcher
 
@@ -249,6 +251,16 @@ def _print_image(model: str, arch: str, args, rows: list[dict]) -> None:
               f"{r['gflop_per_update']:>9.2f} GFLOP/update{r['gflops']:>8.1f} GFLOP/s{r['speedup_vs_plain']:>7.2f}x plain")
 
 
+def _seed_counts(value: str) -> list[int]:
+    try:
+        counts = [int(v) for v in value.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise UserError(f"--seeds takes a comma list of positive integers, got {value!r}")
+    return counts
+
+
 def _names(value: str, valid: list[str], kind: str) -> list[str]:
     names = valid if value == "all" else value.split(",")
     bad = [n for n in names if n not in valid]
@@ -268,6 +280,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--compile", action="store_true", help="torch.compile the suite's networks")
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--block", type=int, default=3, help="updates timed together in one block")
+    parser.add_argument("--seeds", default="1,2", help="semi-supervised families: numbers of seeds trained at once, "
+                        "as processes sharing the threads (a comma list)")
+    parser.add_argument("--updates", type=int, default=40, help="semi-supervised families: updates timed a process")
     args = parser.parse_args(argv)
     args.device = resolve_device(args.device)
     torch.manual_seed(0)
@@ -281,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     for model in _names(args.model, families, "model"):
         archs = sorted(a for a in MODELS.get(model).archs if a != "toy")
         for arch in _names(args.arch, archs, f"architecture of {model}"):
+            if MODELS.get(model).semi_supervised:
+                seeds = _seed_counts(args.seeds)
+                print_semi(model, arch, args.batch, args.updates,
+                           benchmark_semi(model, arch, args.batch, args.updates, seeds))
+                continue
             rows = benchmark_image(model, arch, args.batch, args.repeats, args.block, args.device, args.compile)
             _print_image(model, arch, args, rows)
             sys.stdout.flush()

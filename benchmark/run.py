@@ -44,9 +44,9 @@ def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
 
 
 def pretrain(spec, config, ctx: RunContext, jobs: int) -> None:
-    """Train the models a table loads in `jobs` processes at once, each with its share of the CPU threads (on this
-    2-core CPU two one-thread processes train about 1.5x faster than one two-thread process); the table then loads
-    them.  Finished models are loaded, not trained again, so this is a no-op the second time."""
+    """Train the models a table loads in `jobs` processes at once, each with its share of the CPU threads (small
+    networks use several threads poorly; `benchmark.perf --seeds` measures the gain); the table then loads them.
+    Finished models are loaded, not trained again, so this is a no-op the second time."""
     if jobs <= 1 or spec.requests is None:
         return
     requests = spec.requests(config)

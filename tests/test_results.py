@@ -120,3 +120,21 @@ def test_artifacts_are_written_beside_the_record_and_named_in_it(tmp_path):
     record = load_record(store.path)
     assert read_artifact(store.path, record["runs"]["r/0"]["artifacts"]["figure"]) == {"points": [[1, 2]]}
     assert (tmp_path / "smoke" / "t.artifacts" / "r-0.json").is_file()
+
+
+def test_a_record_extends_to_keys_read_only_by_rows_it_has_no_run_of(tmp_path):
+    _store(tmp_path).put_run(_run("r", 2))
+    local = {"semi_epochs": ("s",), "protocol.semi": ("s",)}
+    extended = ResultStore(tmp_path, "t", "smoke", {"a": 1, "semi_epochs": 9}, {"option": "x", "semi": "y"}, {},
+                           row_local=local)
+    assert extended.record["config"]["semi_epochs"] == 9 and extended.run("r/0")["values"] == {"m": 2}
+    assert extended.record["config_extensions"][0]["keys"] == ["semi_epochs", "protocol.semi"]
+    extended.put_run(_run("s", 1))
+    # once a row that reads the key has a run, changing the key is another config again
+    with pytest.raises(UserError, match="semi_epochs"):
+        ResultStore(tmp_path, "t", "smoke", {"a": 1, "semi_epochs": 8}, {"option": "x", "semi": "y"}, {},
+                    row_local=local)
+    # and a key the table does not declare row-local never extends a record
+    with pytest.raises(UserError, match="differs in: a"):
+        ResultStore(tmp_path, "t", "smoke", {"a": 2, "semi_epochs": 9}, {"option": "x", "semi": "y"}, {},
+                    row_local=local)

@@ -201,3 +201,15 @@ def test_classify_uses_the_average_and_puts_the_live_parameters_back():
     assert not torch.allclose(averaged, current)
     assert all(torch.equal(a, b) for a, b in zip(live, model.discriminator.parameters()))
     assert model.training, "classify leaves the model in the mode it found"
+
+
+def test_perf_counts_an_update_and_refuses_bad_seed_counts():
+    from benchmark.errors import UserError
+    from benchmark.perf import _seed_counts
+    from benchmark.perf_semi import update_flops
+
+    assert _seed_counts("1,2") == [1, 2]
+    for bad in ("0", "a", ""):
+        with pytest.raises(UserError):
+            _seed_counts(bad)
+    assert update_flops("aae_semi", "mnist", 4) > 0

@@ -361,7 +361,7 @@ TABLES.register(NAME, TableSpec(
     stand_ins=stand_ins,
     scale_note=scale_note,
     requests=lambda cfg: [r for index in range(cfg.runs) for r in
-                          [model_request(cfg, f, index) for f in {p.family for p in PROBES.values() if p.family}]
+                          [model_request(cfg, f, index) for f in sorted({p.family for p in PROBES.values() if p.family})]
                           + [semi_request_of(cfg, row, index) for row in SEMI]],
     row_local={"semi_epochs": tuple(SEMI), "semi_snapshot_epochs": tuple(SEMI), "protocol.semi": tuple(SEMI)},
 ))
