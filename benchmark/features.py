@@ -58,9 +58,11 @@ def compute(model, feature_set: str, images: torch.Tensor, device: str) -> torch
 
 def cached_features(model, model_key: str, feature_set: str, images: torch.Tensor, provenance: dict,
                     ctx: RunContext) -> torch.Tensor:
-    """The features of a split's images, from <cache>/features/<model key>/<feature set>-<split key>.pt when there,
-    else computed and stored (atomically)."""
-    path = Path(ctx.cache_dir) / "features" / model_key / f"{feature_set}-{split_key(provenance)}.pt"
+    """The features of a split's images, from <cache>/features/<model key>/<feature set>-<split key>-<images>.pt when
+    there, else computed and stored (atomically).  The name holds a digest of the images themselves, so two splits
+    whose provenance reads alike can never share features."""
+    digest = hashlib.sha1(images.contiguous().cpu().numpy().tobytes()).hexdigest()[:12]
+    path = Path(ctx.cache_dir) / "features" / model_key / f"{feature_set}-{split_key(provenance)}-{digest}.pt"
     if path.exists():
         return torch.load(path)
     features = compute(model, feature_set, images, ctx.device)

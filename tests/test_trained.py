@@ -79,6 +79,10 @@ def test_features_are_extracted_once_per_model_feature_set_and_rows(ctx, monkeyp
     other_rows = features.cached_features(model.model, model.key, "code", model.data.images[:20],
                                           {**model.data.provenance, "rows": [0, 20]}, ctx)
     assert torch.equal(other_rows, first[:20])
+    # other images under a provenance that reads alike (a stand-in's test rows once did) are never served from it
+    same_name = features.cached_features(model.model, model.key, "code", model.data.images[50:100],
+                                         {**model.data.provenance, "rows": [0, 50]}, ctx)
+    assert not torch.equal(same_name, first)
 
 
 def test_the_decoder_output_bias_starts_at_the_mean_training_image():

@@ -216,11 +216,10 @@ def _labelled_splits(cfg: SVHNSemiConfig, ctx: RunContext) -> dict:
         test_end = val_end + cfg.stand_in_test_size
         if len(train) < test_end:
             raise DataUnavailable(f"the stand-in needs {test_end} SVHN train images, {len(train)} are present")
-        test_images, test_labels, test_prov = train.images[val_end:test_end], train.labels[val_end:test_end], \
-            train.provenance
+        test, test_start, test_end = train, val_end, test_end
     else:
         test = load_split("svhn", "test", ctx)
-        test_images, test_labels, test_prov = test.images, test.labels, test.provenance
+        test_start, test_end = 0, len(test)
     if len(train) < val_end:
         raise DataUnavailable(f"the protocol needs {val_end} SVHN train images, {len(train)} are present")
 
@@ -229,7 +228,7 @@ def _labelled_splits(cfg: SVHNSemiConfig, ctx: RunContext) -> dict:
 
     return {"pool": part(train.images, train.labels, train.provenance, 0, pool_end),
             "validation": part(train.images, train.labels, train.provenance, pool_end, val_end),
-            "test": part(test_images, test_labels, test_prov, 0, len(test_images))}
+            "test": part(test.images, test.labels, test.provenance, test_start, test_end)}
 
 
 def model_request(cfg: SVHNSemiConfig, family: str, index: int) -> ModelRequest:
