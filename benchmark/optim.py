@@ -9,6 +9,16 @@ from __future__ import annotations
 import torch
 
 
+def _moments(state: dict, p: torch.Tensor) -> tuple[int, torch.Tensor, torch.Tensor]:
+    """Count one more step of parameter `p` and return (step, first moment, second moment), made on first use."""
+    if not state:
+        state["step"] = 0
+        state["exp_avg"] = torch.zeros_like(p)
+        state["exp_avg_sq"] = torch.zeros_like(p)
+    state["step"] += 1
+    return state["step"], state["exp_avg"], state["exp_avg_sq"]
+
+
 class StackedAdam(torch.optim.Optimizer):
     def __init__(self, params, lr: torch.Tensor, beta1: torch.Tensor, beta2: float = 0.999, eps: float = 1e-8):
         lr = torch.as_tensor(lr, dtype=torch.float32).flatten()
@@ -28,17 +38,10 @@ class StackedAdam(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
+                t, m, v = _moments(self.state[p], p)
                 view = (-1,) + (1,) * (p.dim() - 1)
                 beta1 = group["beta1"].to(p.device).view(view)
                 step_size = (group["lr"].to(p.device) / (1 - group["beta1"].to(p.device) ** t)).view(view)
-                m, v = state["exp_avg"], state["exp_avg_sq"]
                 m.lerp_(p.grad, 1 - beta1)
                 v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
                 # one scratch tensor, every other operation in place: large temporaries cost page faults on CPU
@@ -62,14 +65,7 @@ class AdamEpsInSqrt(torch.optim.Optimizer):
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                state = self.state[p]
-                if not state:
-                    state["step"] = 0
-                    state["exp_avg"] = torch.zeros_like(p)
-                    state["exp_avg_sq"] = torch.zeros_like(p)
-                state["step"] += 1
-                t = state["step"]
-                m, v = state["exp_avg"], state["exp_avg_sq"]
+                t, m, v = _moments(self.state[p], p)
                 m.lerp_(p.grad, 1 - beta1)
                 v.mul_(beta2).addcmul_(p.grad, p.grad, value=1 - beta2)
                 denominator = (v / (1 - beta2**t)).add_(eps).sqrt_()

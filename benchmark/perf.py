@@ -272,7 +272,8 @@ def _names(value: str, valid: list[str], kind: str) -> list[str]:
 @entry_point
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmark.perf", description=__doc__.splitlines()[0])
-    parser.add_argument("--model", default="ali", help="a family, a comma list, or all")
+    parser.add_argument("--model", default="ali", help="a family, a comma list, or all (every unsupervised image "
+                        "family; name the semi-supervised ones)")
     parser.add_argument("--arch", default="svhn", help="toy, or image architectures: a comma list, or all")
     parser.add_argument("--runs", type=int, default=10, help="toy only: runs trained as one stacked model")
     parser.add_argument("--batch", type=int, default=100)
@@ -293,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         _print_toy(args, benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block))
         return 0
     families = [n for n, e in MODELS.items() if any(a != "toy" for a in e.archs)]
-    for model in _names(args.model, families, "model"):
+    unsupervised = [n for n in families if not MODELS.get(n).semi_supervised]
+    models = unsupervised if args.model == "all" else _names(args.model, families, "model")
+    for model in models:
         archs = sorted(a for a in MODELS.get(model).archs if a != "toy")
         for arch in _names(args.arch, archs, f"architecture of {model}"):
             if MODELS.get(model).semi_supervised:

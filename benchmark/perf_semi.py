@@ -26,22 +26,21 @@ def _setup(model_name: str, arch: str, batch: int, seed: int):
     shape = model.arch.image
     gen = torch.Generator().manual_seed(seed)
     images = torch.randint(0, 256, (20 * batch, *shape), dtype=torch.uint8, generator=gen)
-    labels = torch.arange(len(images)) % model.arch.classes
+    labels = torch.arange(len(images)) % model.classes
     model.init_from_data(images)
     model.set_training_length(10_000, 100)
-    labelled = torch.arange(min(len(images), 10 * model.arch.classes))
+    labelled = torch.arange(min(len(images), 10 * model.classes))
     batcher = SemiSupervisedBatcher(images, labels, labelled, batch, seed)
     return model, batcher
 
 
-def _time_worker(model_name: str, arch: str, batch: int, updates: int, threads: int, seed: int, start_at: float):
-    """(seconds for `updates` updates, finish time) in a worker with `threads` threads, starting together."""
+def _time_worker(model_name: str, arch: str, batch: int, updates: int, threads: int, seed: int, barrier) -> float:
+    """Seconds for `updates` updates in a worker with `threads` threads; every worker starts timing together."""
     torch.set_num_threads(threads)
     model, batcher = _setup(model_name, arch, batch, seed)
     for _ in range(3):
         model.train_step(batcher.next())
-    while time.time() < start_at:
-        time.sleep(0.01)
+    barrier.wait()
     start = time.perf_counter()
     for _ in range(updates):
         model.train_step(batcher.next())
@@ -74,9 +73,9 @@ def benchmark_semi(model_name: str, arch: str, batch: int, updates: int, seeds: 
     for r in seeds:
         per_process = max(1, threads // r)
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(r, mp_context=context) as pool:
-            start_at = time.time() + 20.0  # every worker has built its model and warmed up by then
-            futures = [pool.submit(_time_worker, model_name, arch, batch, updates, per_process, s, start_at)
+        with context.Manager() as manager, ProcessPoolExecutor(r, mp_context=context) as pool:
+            barrier = manager.Barrier(r)
+            futures = [pool.submit(_time_worker, model_name, arch, batch, updates, per_process, s, barrier)
                        for s in range(r)]
             elapsed = [f.result() for f in futures]
         wall = max(elapsed)

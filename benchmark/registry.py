@@ -55,7 +55,7 @@ DATASETS: Registry = Registry("dataset")
 PROFILES: Registry = Registry("profile")
 
 PROFILES.register("smoke", "every table end to end in seconds on a CPU, tiny nets and data; pinned in results/smoke")
-PROFILES.register("small", "the real protocol, shortened to fit a 2-core CPU (about 30 minutes a table)")
+PROFILES.register("small", "the real protocol, shortened to fit a 2-core CPU (up to about two hours a table)")
 PROFILES.register("paper", "the papers' hyperparameters and data; meant for a GPU")
 
 _ENTRY_PACKAGES = ("benchmark.data", "benchmark.models", "benchmark.tables")

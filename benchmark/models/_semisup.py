@@ -44,6 +44,10 @@ class SemiSupervisedModel(ImageModel):
         self.steps_total, self.steps_per_epoch = 1, 1
         self.average: ParameterAverage | None = None
 
+    @property
+    def classes(self) -> int:
+        return self.arch.classes
+
     def start_average(self) -> None:
         if self.config.ema_rate > 0:
             self.average = ParameterAverage(self.classifier_net, self.config.ema_rate)

@@ -57,6 +57,10 @@ class KPlusOneModel(SemiSupervisedModel):
     def __init__(self, arch, config: KPlusOneConfig, seed: int, runtime: Runtime):
         super().__init__(arch, config, seed, runtime)
 
+    @property
+    def classes(self) -> int:
+        return CLASSES
+
     def build(self, encoder: nn.Module, decoder: nn.Module, discriminator: nn.Module) -> None:
         self.encoder, self.decoder, self.discriminator = encoder, decoder, discriminator
         self.classifier_net = nn.ModuleDict({"encoder": encoder, "discriminator": discriminator})

@@ -79,15 +79,29 @@ def semi_table_run(cfg, store: ResultStore, ctx: RunContext, dataset: str, rows,
         return
     n = cfg.test_images or None
     for index in range(cfg.runs):
-        for row in rows:
-            if store.done(f"{row}/{index}"):
-                continue
-            try:
-                trained = train_or_load(request_of(cfg, row, index), ctx)
-            except DataUnavailable as e:
-                store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
-                continue
-            if trained is None:
-                return  # stopped early: the checkpoint resumes on the next call
-            store.record["datasets"] = {"train": trained.data.provenance, "test": test.provenance}
-            classifier_run(store, row, index, trained, test.images[:n], test.labels[:n], ctx)
+        if not semi_cells(store, rows, index, lambda row: request_of(cfg, row, index), test.images[:n],
+                          test.labels[:n], ctx,
+                          datasets=lambda trained: {"train": trained.data.provenance, "test": test.provenance}):
+            return  # stopped early: the checkpoint resumes on the next call
+
+
+def semi_cells(store: ResultStore, rows, index: int, request_of_row, images: torch.Tensor, labels: torch.Tensor,
+               ctx: RunContext, error_key: str = "error_rate", datasets=None) -> bool:
+    """Run index `index` of every semi-supervised row not stored yet: train or load its model, test it; missing
+    data (the split, or too few images of a class for the labels) is recorded as that cell's reason.  False when
+    training stopped early.  `datasets(trained)` names the data in the record."""
+    for row in rows:
+        if store.done(f"{row}/{index}"):
+            continue
+        request = request_of_row(row)
+        try:
+            trained = train_or_load(request, ctx)
+        except DataUnavailable as e:
+            store.put_run(RunRecord(row, index, request.fit.seed, status="unavailable", reason=str(e)))
+            continue
+        if trained is None:
+            return False
+        if datasets is not None:
+            store.record["datasets"] = datasets(trained)
+        classifier_run(store, row, index, trained, images, labels, ctx, error_key=error_key)
+    return True

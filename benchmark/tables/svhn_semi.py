@@ -25,7 +25,7 @@ from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.rng import derive_seed
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import classifier_run, semi_request
+from benchmark.tables._semisup import semi_cells, semi_request
 from benchmark.trained import FitConfig, ModelRequest, load_split, train_or_load
 
 NAME = "svhn_semi"
@@ -281,23 +281,6 @@ def semi_request_of(cfg: SVHNSemiConfig, row: str, index: int) -> ModelRequest:
                         checkpoint_every=cfg.checkpoint_every)
 
 
-def _run_semi(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext, index: int, splits: dict) -> bool:
-    """The semi-supervised rows of one run index; False when training stopped early."""
-    images, labels, _ = splits["test"]
-    for row in SEMI:
-        if store.done(f"{row}/{index}"):
-            continue
-        try:
-            trained = train_or_load(semi_request_of(cfg, row, index), ctx)
-        except DataUnavailable as e:
-            store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
-            continue
-        if trained is None:
-            return False
-        classifier_run(store, row, index, trained, images, torch.as_tensor(labels), ctx, error_key="test_error")
-    return True
-
-
 def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
     if cfg.unsupervised_split not in UNSUPERVISED_SPLITS:
         raise UserError(f"unsupervised_split must be one of {', '.join(UNSUPERVISED_SPLITS)}, "
@@ -339,7 +322,9 @@ def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
                     continue
                 _store_probe(store, row, index, cfg, *_evaluate(PROBES[row], trained.model, trained.key, splits, cfg,
                                                                 index, ctx), ctx, info)
-        if not _run_semi(cfg, store, ctx, index, splits):
+        images, labels, _ = splits["test"]
+        if not semi_cells(store, SEMI, index, lambda row: semi_request_of(cfg, row, index), images,
+                          torch.as_tensor(labels), ctx, error_key="test_error"):
             return
 
 
