@@ -60,3 +60,32 @@ def gmm_figure7(record: dict, record_path: Path, best_run, out_dir: Path) -> lis
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return [path]
+
+
+def learning_curves(record: dict, record_path: Path, out_dir: Path, value: str = "errors") -> list[Path]:
+    """Test errors against epochs, one line per run (colour per row), from the curves stored with each run; the
+    table's number is the last point of each line."""
+    curves = {k: r["extra"]["curve"] for k, r in record["runs"].items()
+              if r["status"] == "ok" and len(r.get("extra", {}).get("curve", [])) > 1}
+    if not curves:
+        return []
+    rows = sorted({record["runs"][k]["row"] for k in curves})
+    colour = dict(zip(rows, plt.get_cmap("tab10").colors))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for run_id, points in sorted(curves.items()):
+        epochs, errors = zip(*points)
+        row = record["runs"][run_id]["row"]
+        ax.plot(epochs, errors, marker="o", markersize=3, color=colour[row], label=row if run_id.endswith("/0")
+                else None)
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"test {value} (classifier as tested)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(f"{record['table']}, profile {record['profile']}: test {value} against epochs", fontsize=10)
+    fig.tight_layout()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{record['table']}_learning_curves.png"
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return [path]

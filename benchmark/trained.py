@@ -153,6 +153,23 @@ def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
     return ModelPlan(request, config, data, images, runtime, identity, config_hash(identity))
 
 
+def _semi_supervised_stream(model, plan: ModelPlan, steps: int, ctx: RunContext):
+    """(batcher, labelled indices, snapshot folder, updates between snapshots) of a semi-supervised model, which is
+    told its training length; a class with too few images for the labels asked is data unavailable (a table cell)."""
+    fit, images = plan.request.fit, plan.images
+    labels = plan.data.labels[: len(images)]
+    try:
+        labelled = labelled_draw(labels, fit.labels_per_class, derive_seed(fit.seed, "labels"))
+    except ValueError as e:
+        raise DataUnavailable(f"{plan.request.dataset} {plan.request.split_name} ({len(images):,} images): {e}") \
+            from None
+    batcher = SemiSupervisedBatcher(images.to(ctx.device), labels.to(ctx.device), labelled.to(ctx.device),
+                                    fit.batch_size, derive_seed(fit.seed, "batches"))
+    updates_per_epoch = math.ceil(len(images) / fit.batch_size)
+    model.set_training_length(steps, updates_per_epoch)
+    return batcher, labelled, model_dir(ctx) / f"{plan.key}.snapshots", round(fit.snapshot_epochs * updates_per_epoch)
+
+
 def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> TrainedModel | None:
     """The model `request` names, trained to the end with the one loop, or loaded when a finished checkpoint of the
     same identity exists; a checkpoint left mid-way is resumed.  None when `ctx.stop_after` ended training early
@@ -169,17 +186,7 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
     checkpoint, record_path = model_dir(ctx) / f"{plan.key}.pt", model_dir(ctx) / f"{plan.key}.json"
     labelled, snapshot_dir, snapshot, snapshot_every = None, None, None, 0
     if MODELS.get(request.family).semi_supervised:
-        labels = plan.data.labels[: len(images)]
-        try:
-            labelled = labelled_draw(labels, request.fit.labels_per_class, derive_seed(request.fit.seed, "labels"))
-        except ValueError as e:  # a subset too small for the labels asked: a table cell, not a setup error
-            raise DataUnavailable(f"{request.dataset} {request.split_name} ({len(images):,} images): {e}") from None
-        batcher = SemiSupervisedBatcher(images.to(ctx.device), labels.to(ctx.device), labelled.to(ctx.device),
-                                        request.fit.batch_size, derive_seed(request.fit.seed, "batches"))
-        updates_per_epoch = math.ceil(len(images) / request.fit.batch_size)
-        model.set_training_length(steps, updates_per_epoch)
-        snapshot_every = round(request.fit.snapshot_epochs * updates_per_epoch)
-        snapshot_dir = model_dir(ctx) / f"{plan.key}.snapshots"
+        batcher, labelled, snapshot_dir, snapshot_every = _semi_supervised_stream(model, plan, steps, ctx)
 
         def snapshot(step: int) -> None:
             snapshot_dir.mkdir(parents=True, exist_ok=True)

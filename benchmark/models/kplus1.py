@@ -54,9 +54,6 @@ class KPlusOneModel(SemiSupervisedModel):
     """Subclasses define the codes of real images (`real_codes`), generated pairs (`fake_pairs`), D on a batch of
     pairs (`discriminate`) and the codes D classifies with at test time (`test_codes`)."""
 
-    def __init__(self, arch, config: KPlusOneConfig, seed: int, runtime: Runtime):
-        super().__init__(arch, config, seed, runtime)
-
     @property
     def classes(self) -> int:
         return CLASSES

@@ -25,6 +25,13 @@ def semi_request(family: str, dataset: str, *, epochs: float, per_class: int, se
     return ModelRequest(family, dataset, fit, split=split)
 
 
+def learning_curve_figure(record: dict, record_path, out_dir) -> list:
+    """The table's figure: test errors against epochs of every run (matplotlib is imported only to draw)."""
+    from benchmark.figures import learning_curves
+
+    return learning_curves(record, record_path, out_dir)
+
+
 def curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor, updates_per_epoch: int) -> list[dict]:
     """Test errors of every stored snapshot of the classifier: [{"step", "epoch", "errors"}]."""
     points = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import semi_request, semi_table_run
+from benchmark.tables._semisup import learning_curve_figure, semi_request, semi_table_run
 from benchmark.trained import ModelRequest
 
 NAME = "mnist_semi"
@@ -154,4 +154,5 @@ TABLES.register(NAME, TableSpec(
     datasets=datasets,
     scale_note=scale_note,
     requests=requests,
+    figures=learning_curve_figure,
 ))
