@@ -33,6 +33,7 @@ from benchmark.trained import train_or_load
 
 def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
     """One model of a table, trained (or found finished) in a worker process with `threads` CPU threads."""
+    environment()  # stamp the commit this worker's code was imported from, not the one current when it finishes
     torch.set_num_threads(threads)
     if ctx.device == "cpu":
         torch.use_deterministic_algorithms(True)
