@@ -213,3 +213,31 @@ def test_perf_counts_an_update_and_refuses_bad_seed_counts():
         with pytest.raises(UserError):
             _seed_counts(bad)
     assert update_flops("aae_semi", "mnist", 4) > 0
+
+
+@pytest.mark.parametrize("layer, shape", [
+    (lambda: torch.nn.Conv2d(3, 8, 3, padding=1, bias=False), (16, 3, 8, 8)),
+    (lambda: torch.nn.ConvTranspose2d(3, 8, 5, 2, 2, output_padding=1, bias=False), (16, 3, 4, 4)),
+    (lambda: torch.nn.Linear(20, 8, bias=False), (64, 20)),
+])
+def test_data_dependent_init_gives_each_unit_mean_0_and_the_asked_std(layer, shape):
+    from benchmark.nets.improved_gan import WeightNorm
+
+    wn = WeightNorm(layer(), None, train_g=True, init_stdv=0.1)
+    x = torch.randn(*shape)
+    wn.initialise(x)
+    y = wn(x)
+    axes = (0,) + tuple(range(2, y.dim()))
+    assert torch.allclose(y.mean(axes), torch.zeros(8), atol=1e-5)
+    assert torch.allclose(y.std(axes, unbiased=False), torch.full((8,), 0.1), atol=1e-4)
+
+
+def test_mnist_dense_init_normalises_the_pre_activations():
+    from benchmark.nets.improved_gan import WeightNormDense
+
+    layer = WeightNormDense(30, 5, train_scale=False, relu=False)
+    x = torch.randn(200, 30) * 3 + 1
+    layer.initialise(x)
+    y = layer(x)
+    assert torch.allclose(y.mean(0), torch.zeros(5), atol=1e-5)
+    assert torch.allclose(y.std(0, unbiased=False), torch.ones(5), atol=1e-4)
