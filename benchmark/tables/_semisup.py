@@ -16,13 +16,13 @@ from benchmark.trained import FitConfig, ModelRequest, TrainedModel, load_split,
 
 def semi_request(family: str, dataset: str, *, epochs: float, per_class: int, seed: int, batch_size: int = 100,
                  snapshot_epochs: float = 0.0, train_images: int = 0, steps: int = 0, split: str = "",
-                 checkpoint_every: int = 500) -> ModelRequest:
+                 checkpoint_every: int = 500, model: tuple = ()) -> ModelRequest:
     """One seed of a semi-supervised row: `per_class` labels per class drawn from `seed`; a classifier snapshot
-    every `snapshot_epochs` epochs (0: none)."""
+    every `snapshot_epochs` epochs (0: none); `model` overrides keys of the family's config."""
     fit = FitConfig(steps=steps, epochs=epochs, batch_size=batch_size, train_images=train_images,
                     checkpoint_every=checkpoint_every, seed=seed, labels_per_class=per_class,
                     snapshot_epochs=snapshot_epochs)
-    return ModelRequest(family, dataset, fit, split=split)
+    return ModelRequest(family, dataset, fit, split=split, model=model)
 
 
 def learning_curve_figure(record: dict, record_path, out_dir) -> list:
