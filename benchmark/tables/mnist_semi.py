@@ -37,12 +37,14 @@ class MnistSemiConfig:
 PROFILES = {
     "smoke": dict(steps=3, train_images=300, test_images=500, batch_size=20, per_class=1, runs=2,
                   snapshot_epochs=0.2, checkpoint_every=0),
-    # about two hours for the table on this CPU with --jobs 2 (measured: see the closing note of the issue)
+    # the first four rows about two hours on this CPU with --jobs 2 (measured per update, one thread a process:
+    # feature matching 100-120 ms, AAE about 180 ms in the first run; the K+1 rows diverge early with the
+    # Improved-GAN optimiser); the
+    # ALI-Adam K+1 rows about another hour
     "small": dict(fm_epochs=50.0, aae_epochs=30.0, kplus1_epochs=15.0, runs=3, snapshot_epochs=5.0),
     "paper": {},
 }
 
-#: row -> (family, which epochs field)
 ALI_ADAM = (("lr", 1e-4), ("beta1", 0.5))  # the ALI appendix's Adam [ours for the K+1 rows]
 #: row -> (family, which epochs field, overrides of the family's config)
 FAMILIES = {"gan_fm": ("gan_fm", "fm_epochs", ()), "aae_semi": ("aae_semi", "aae_epochs", ()),
