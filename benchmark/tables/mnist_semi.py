@@ -39,8 +39,7 @@ PROFILES = {
                   snapshot_epochs=0.2, checkpoint_every=0),
     # the first four rows about two hours on this CPU with --jobs 2 (measured per update, one thread a process:
     # feature matching 100-120 ms, AAE about 180 ms in the first run; the K+1 rows diverge early with the
-    # Improved-GAN optimiser); the
-    # ALI-Adam K+1 rows about another hour
+    # Improved-GAN optimiser); the ALI-Adam K+1 rows about another hour
     "small": dict(fm_epochs=50.0, aae_epochs=30.0, kplus1_epochs=15.0, runs=3, snapshot_epochs=5.0),
     "paper": {},
 }
