@@ -108,8 +108,8 @@ def scale_note(config: dict) -> str:
     if config["steps"]:
         return f"every model trained for {config['steps']} updates on {config['train_images'] or 'all'} images"
     return (f"feature matching {config['fm_epochs']:g} epochs (paper {paper.fm_epochs:g}); K+1 rows "
-            f"{config['kplus1_epochs']:g} ({paper.kplus1_epochs:g}); {config['runs']} seed(s) a cell (paper profile "
-            f"{paper.runs}); training on the train images present. Not comparable with the paper.")
+            f"{config['kplus1_epochs']:g} ({paper.kplus1_epochs:g}); the paper profile trains {paper.runs} seeds a "
+            "cell (n per cell in the table); training on the train images present. Not comparable with the paper.")
 
 
 def protocol(cfg: Cifar10SemiConfig) -> dict:

@@ -119,7 +119,7 @@ def scale_note(config: dict) -> str:
     paper = MnistSemiConfig()
     return (f"feature-matching GAN {config['fm_epochs']:g} epochs (paper {paper.fm_epochs:g}); AAE "
             f"{config['aae_epochs']:g} (our paper-profile {paper.aae_epochs:g}); K+1 rows {config['kplus1_epochs']:g} "
-            f"({paper.kplus1_epochs:g}); {config['runs']} seeds a row (paper profile {paper.runs})")
+            f"({paper.kplus1_epochs:g}); the paper profile trains {paper.runs} seeds a row (n per row in the table)")
 
 
 def protocol(cfg: MnistSemiConfig) -> dict:
