@@ -8,7 +8,8 @@ import torch
 
 from benchmark.models.aae_semi import SemiSupervisedAAE, MNIST_AAE, SemiAAEConfig
 from benchmark.models.gan_fm import CONFIGS as FM_CONFIGS, _builder as fm_builder
-from benchmark.models.kplus1 import CONFIGS as KP_CONFIGS, ALIKPlusOne, HALIKPlusOne
+from benchmark.errors import UserError
+from benchmark.models.kplus1 import ALI_CONFIGS, CONFIGS as KP_CONFIGS, ALIKPlusOne, HALIKPlusOne
 from benchmark.nets.hali import HALI_ARCHS
 from benchmark.nets.mnist import MNIST
 from benchmark.optim import AdamEpsInSqrt, ParameterAverage
@@ -92,7 +93,7 @@ def test_theano_adam_puts_eps_inside_the_square_root():
 
 
 def test_the_learning_rate_decays_over_the_last_third_as_the_svhn_script():
-    model = ALIKPlusOne(MNIST, replace(KP_CONFIGS["mnist"], lr=3e-4, decay_fraction=1 / 3))
+    model = ALIKPlusOne(MNIST, replace(ALI_CONFIGS["mnist"], lr=3e-4, decay_fraction=1 / 3))
     model.set_training_length(steps=900 * 10, steps_per_epoch=10)
     factors = {}
     for epoch in (0, 599, 600, 750, 899):
@@ -142,7 +143,7 @@ def _generating_modules(model):
     return [getattr(model, n) for n in ("generator", "encoder", "decoder") if hasattr(model, n)]
 
 
-@pytest.mark.parametrize("family", ["gan_fm", "ali_kplus1", "hali_kplus1"])
+@pytest.mark.parametrize("family", ["gan_fm", "ali_kplus1", "ali_kplus1_improved_gan_d", "hali_kplus1"])
 @pytest.mark.parametrize("frozen", ["discriminator", "generator"])
 def test_each_player_moves_only_its_own_parameters(family, frozen, monkeypatch):
     """With one player's optimiser switched off, a whole update leaves that player's parameters as they were."""
@@ -163,11 +164,15 @@ def _build(family):
         model.init_from_data(torch.randint(0, 256, (600, 1, 28, 28), dtype=torch.uint8))
         return model
     if family == "ali_kplus1":
-        return ALIKPlusOne(MNIST, KP_CONFIGS["mnist"])
+        return ALIKPlusOne(MNIST, ALI_CONFIGS["mnist"])
+    if family == "ali_kplus1_improved_gan_d":
+        model = ALIKPlusOne(MNIST, replace(ALI_CONFIGS["mnist"], discriminator="improved_gan"))
+        model.init_from_data(_mnist_batch(600, seed=1).x_unl)
+        return model
     return HALIKPlusOne(HALI_ARCHS["mnist"], KP_CONFIGS["mnist"])
 
 
-@pytest.mark.parametrize("family", ["ali_kplus1", "hali_kplus1"])
+@pytest.mark.parametrize("family", ["ali_kplus1", "ali_kplus1_improved_gan_d", "hali_kplus1"])
 def test_the_labelled_cross_entropy_moves_the_discriminator_only(family, monkeypatch):
     """Labels enter only through the cross-entropy: with other labels, D's step changes, the encoder's does not."""
     after = {}
@@ -178,6 +183,30 @@ def test_the_labelled_cross_entropy_moves_the_discriminator_only(family, monkeyp
         after[shift] = (_params(model.encoder), _params(model.discriminator))
     assert all(torch.equal(a, b) for a, b in zip(after[0][0], after[3][0]))
     assert not all(torch.equal(a, b) for a, b in zip(after[0][1], after[3][1]))
+
+
+def test_an_unknown_kplus1_discriminator_is_refused_with_the_valid_names():
+    with pytest.raises(UserError, match="ali, improved_gan"):
+        replace(ALI_CONFIGS["mnist"], discriminator="improved")
+
+
+def test_the_improved_gan_discriminator_option_on_svhn_reads_both_pathways():
+    """SVHN: Improved-GAN's conv D on x in [-1, 1] (its 128 pooled features, no output layer of its own) and ALI's
+    512-unit D(z) feed one head of 10 logits; z changes the logits; an update runs with finite losses."""
+    from benchmark.nets.svhn import SVHN
+
+    model = ALIKPlusOne(SVHN, replace(ALI_CONFIGS["svhn"], discriminator="improved_gan", init_images=16))
+    d = model.discriminator
+    assert d.d_x.head is None and d.head.layer.in_features == 128 + 512
+    images = torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8)
+    model.init_from_data(images)
+    model.eval()
+    x, z = model.unit(images[:4]), model.randn(4, SVHN.z_dim, 1, 1)
+    logits = model.discriminate(d, x, (z,))
+    assert logits.shape == (4, 10)
+    assert not torch.allclose(logits, model.discriminate(d, x, (z + 1,)))
+    batch = SemiBatch(images[:4], torch.arange(4), images[4:8], images[8:12])
+    assert all(torch.isfinite(v).all() for v in model.train_step(batch).values())
 
 
 def test_the_aae_phases_move_their_own_networks():

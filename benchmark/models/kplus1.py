@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch import nn
 
+from benchmark.errors import UserError
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, update_players
 from benchmark.models._image import seeded
@@ -24,9 +25,12 @@ from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscrimin
 from benchmark.nets.hali import HALI_ARCHS, HALIArch, HierarchicalDecoder, HierarchicalDiscriminator, \
     HierarchicalEncoder
 from benchmark.nets.image_archs import IMAGE_ARCHS
+from benchmark.nets.improved_gan import FM_ARCHS, JointFMDiscriminator
+from benchmark.nets.layers import ConvStack
 from benchmark.optim import AdamEpsInSqrt
 from benchmark.protocols.semisup import k_plus_one_generator_loss, k_plus_one_losses
 from benchmark.registry import MODELS
+from benchmark.rng import derive_seed
 from benchmark.runtime import Runtime
 from benchmark.train import SemiBatch
 
@@ -40,9 +44,27 @@ class KPlusOneConfig(SemiSupervisedConfig):
     (eps inside the square root); running average of the classifier's parameters at rate 1e-4."""
 
 
-CONFIGS = {"mnist": KPlusOneConfig(lr=0.003, decay_fraction=0.0),
-           "svhn": KPlusOneConfig(lr=3e-4, decay_fraction=1 / 3),
-           "cifar10": KPlusOneConfig(lr=3e-4, decay_fraction=1 / 3)}
+@dataclass(frozen=True)
+class ALIKPlusOneConfig(KPlusOneConfig):
+    """discriminator [ours, named]: 'ali' (default), the dataset's ALI discriminator with a head of K logits; or
+    'improved_gan', Improved-GAN's discriminator of the same dataset with the ALI D(z) pathway and a joint head of K
+    logits (nets.improved_gan.JointFMDiscriminator), its weight-normalised layers initialised from the data;
+    init_images: how many training images that initialisation sees [code: 500, as Improved-GAN]."""
+
+    discriminator: str = "ali"
+    init_images: int = 500
+
+    def __post_init__(self):
+        if self.discriminator not in DISCRIMINATORS:
+            raise UserError(f"ali_kplus1: unknown discriminator {self.discriminator!r}; valid: "
+                            f"{', '.join(DISCRIMINATORS)} (set model.discriminator)")
+
+
+DISCRIMINATORS = ("ali", "improved_gan")
+_SCHEDULES = {"mnist": dict(lr=0.003, decay_fraction=0.0), "svhn": dict(lr=3e-4, decay_fraction=1 / 3),
+              "cifar10": dict(lr=3e-4, decay_fraction=1 / 3)}
+CONFIGS = {name: KPlusOneConfig(**schedule) for name, schedule in _SCHEDULES.items()}
+ALI_CONFIGS = {name: ALIKPlusOneConfig(**schedule) for name, schedule in _SCHEDULES.items()}
 
 
 def with_class_logits(arch: ImageArch, classes: int = CLASSES) -> ImageArch:
@@ -107,12 +129,29 @@ class KPlusOneModel(SemiSupervisedModel):
 
 
 class ALIKPlusOne(KPlusOneModel):
-    def __init__(self, arch: ImageArch, config: KPlusOneConfig, seed: int = 0, runtime: Runtime = Runtime()):
+    def __init__(self, arch: ImageArch, config: ALIKPlusOneConfig, seed: int = 0, runtime: Runtime = Runtime()):
         k_arch = with_class_logits(arch)
         super().__init__(k_arch, config, seed, runtime)
         with seeded(self.init_seed):
-            parts = Encoder(k_arch), Decoder(k_arch), JointDiscriminator(k_arch)
-        self.build(*parts)
+            encoder, decoder = Encoder(k_arch), Decoder(k_arch)
+            if config.discriminator == "ali":
+                discriminator = JointDiscriminator(k_arch)
+            else:
+                d_z = ConvStack(arch.z_dim, arch.d_z, arch.slope)
+                discriminator = JointFMDiscriminator(FM_ARCHS[arch.name], d_z, d_z.out_channels)
+        self.build(encoder, decoder, discriminator)
+
+    @torch.no_grad()
+    def init_from_data(self, images: torch.Tensor) -> None:
+        """The decoder's pixel bias; with the Improved-GAN discriminator also its data-dependent initialisation on
+        `init_images` training images drawn with the model's seed, paired with z ~ N(0, I) [ours], noise and dropout
+        on as in Improved-GAN's init pass."""
+        super().init_from_data(images)
+        if self.config.discriminator == "improved_gan":
+            generator = torch.Generator().manual_seed(derive_seed(self.seed, "init"))
+            x = self.unit(images[torch.randperm(len(images), generator=generator)[: self.config.init_images]])
+            self.train()
+            self.discriminator.initialise(x, self.randn(len(x), self.arch.z_dim, 1, 1))
 
     def real_codes(self, x):
         mu, log_sigma = self.encoder(x)
@@ -150,17 +189,17 @@ class HALIKPlusOne(KPlusOneModel):
         return self.decoder.level1(z1), (z1, z2)
 
 
-def _builders(model_cls, archs: dict) -> dict:
+def _builders(model_cls, archs: dict, configs: dict) -> dict:
     def builder(arch):
-        def build(config: KPlusOneConfig = CONFIGS[arch.name], seed: int = 0, runtime: Runtime = Runtime()):
+        def build(config: KPlusOneConfig = configs[arch.name], seed: int = 0, runtime: Runtime = Runtime()):
             return model_cls(arch, config, seed, runtime)
         return build
-    return {name: builder(arch) for name, arch in archs.items() if name in CONFIGS}
+    return {name: builder(arch) for name, arch in archs.items() if name in configs}
 
 
 MODELS.register("ali_kplus1", ModelEntry(
     "ali_kplus1", "ALI with Improved-GAN's K+1 discriminator on (x, z), no feature matching (ALI section 4.3) [ours]",
-    _builders(ALIKPlusOne, {a.name: a for a in IMAGE_ARCHS}), CONFIGS, semi_supervised=True))
+    _builders(ALIKPlusOne, {a.name: a for a in IMAGE_ARCHS}, ALI_CONFIGS), ALI_CONFIGS, semi_supervised=True))
 MODELS.register("hali_kplus1", ModelEntry(
     "hali_kplus1", "HALI with the K+1 discriminator on (x, z1, z2), no feature matching [ours]",
-    _builders(HALIKPlusOne, HALI_ARCHS), CONFIGS, semi_supervised=True))
+    _builders(HALIKPlusOne, HALI_ARCHS, CONFIGS), CONFIGS, semi_supervised=True))

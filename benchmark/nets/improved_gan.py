@@ -78,33 +78,47 @@ class WeightNormDense(nn.Module):
 
 class MnistFMDiscriminator(nn.Module):
     """The MNIST D: (N, 1, 28, 28) in [0, 1] -> 10 logits; `forward(x, features=True)` also returns the last
-    250-unit layer (feature matching's layer)."""
+    250-unit layer (feature matching's layer).  head=False: the trunk alone, whose `head_input` another head reads
+    (the K+1 ALI's D with a z pathway)."""
 
     NOISE = (0.3, 0.5, 0.5, 0.5, 0.5, 0.5)
     WIDTHS = (1000, 500, 250, 250, 250)
 
-    def __init__(self, arch: SemiArch = None):
+    def __init__(self, arch: SemiArch = None, head: bool = True):
         super().__init__()
         classes = arch.classes if arch is not None else 10
         widths = (784,) + self.WIDTHS
         self.noises = nn.ModuleList(SeededGaussianNoise(s) for s in self.NOISE)
         self.layers = nn.ModuleList(WeightNormDense(a, b, train_scale=False) for a, b in zip(widths[:-1], widths[1:]))
-        self.layers.append(WeightNormDense(widths[-1], classes, train_scale=True, relu=False))
+        self.head = WeightNormDense(widths[-1], classes, train_scale=True, relu=False) if head else None
+        self.head_features = widths[-1]
 
-    def forward(self, x: torch.Tensor, features: bool = False):
+    def trunk(self, x: torch.Tensor) -> torch.Tensor:
+        """The last 250-unit layer."""
         h = x.flatten(1)
-        feature = h
         for noise, layer in zip(self.noises, self.layers):
             h = layer(noise(h))
-            if layer is self.layers[-2]:
-                feature = h
-        return (h, feature) if features else h
+        return h
+
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        """What the output layer reads: the last 250-unit layer with its Gaussian noise."""
+        return self.noises[-1](self.trunk(x))
+
+    def forward(self, x: torch.Tensor, features: bool = False):
+        feature = self.trunk(x)
+        logits = self.head(self.noises[-1](feature))
+        return (logits, feature) if features else logits
 
     @torch.no_grad()
-    def initialise(self, x: torch.Tensor) -> None:
+    def initialise(self, x: torch.Tensor) -> torch.Tensor:
+        """Data-dependent init of every layer; returns what the output layer read on the batch."""
         h = x.flatten(1)
         for noise, layer in zip(self.noises, self.layers):
             h = layer.initialise(noise(h))
+        h = self.noises[-1](h)
+        if self.head is not None:
+            self.head.initialise(h)
+        return h
 
 
 class ScaleFreeBatchNorm(nn.BatchNorm1d):
@@ -221,9 +235,10 @@ def _initialise(modules, x: torch.Tensor) -> torch.Tensor:
 
 
 class ConvFMDiscriminator(nn.Module):
-    """(N, 3, 32, 32) in the model's input scale -> 10 logits; features = the globally pooled last NIN layer."""
+    """(N, 3, 32, 32) in the model's input scale -> 10 logits; features = the globally pooled last NIN layer, which
+    is also what the output layer reads (`head_input`).  head=False: the trunk alone."""
 
-    def __init__(self, arch: ConvFMArch):
+    def __init__(self, arch: ConvFMArch, head: bool = True):
         super().__init__()
         w1, w2 = arch.widths
         lrelu = nn.LeakyReLU(0.2)
@@ -236,16 +251,25 @@ class ConvFMDiscriminator(nn.Module):
             SeededDropout(0.5), conv(w1, w2), conv(w2, w2), conv(w2, w2, stride=2),
             SeededDropout(0.5), conv(w2, w2, pad=0),
             WeightNorm(nn.Conv2d(w2, w2, 1, bias=False), lrelu), WeightNorm(nn.Conv2d(w2, w2, 1, bias=False), lrelu))
-        self.head = WeightNorm(nn.Linear(w2, arch.classes, bias=False), None, train_g=True, init_stdv=0.1)
+        self.head = WeightNorm(nn.Linear(w2, arch.classes, bias=False), None, train_g=True, init_stdv=0.1) \
+            if head else None
+        self.head_features = w2
+
+    def head_input(self, x: torch.Tensor) -> torch.Tensor:
+        return self.trunk(x).mean((2, 3))
 
     def forward(self, x: torch.Tensor, features: bool = False):
-        feature = self.trunk(x).mean((2, 3))
+        feature = self.head_input(x)
         logits = self.head(feature)
         return (logits, feature) if features else logits
 
     @torch.no_grad()
-    def initialise(self, x: torch.Tensor) -> None:
-        self.head.initialise(_initialise(self.trunk, x).mean((2, 3)))
+    def initialise(self, x: torch.Tensor) -> torch.Tensor:
+        """Data-dependent init of every layer; returns what the output layer read on the batch."""
+        h = _initialise(self.trunk, x).mean((2, 3))
+        if self.head is not None:
+            self.head.initialise(h)
+        return h
 
 
 class ScaleFreeBatchNorm2d(nn.BatchNorm2d):
@@ -283,3 +307,39 @@ class ConvFMGenerator(nn.Module):
     @torch.no_grad()
     def initialise(self, z: torch.Tensor) -> None:
         self.out.initialise(self.deconvs(self.dense(z).view(len(z), 512, 4, 4)))
+
+
+FM_ARCHS = {"mnist": MNIST_FM, "svhn": SVHN_FM, "cifar10": CIFAR10_FM}
+
+
+def fm_discriminator(arch: SemiArch, head: bool = True) -> nn.Module:
+    """The Improved-GAN discriminator of `arch`: the MNIST dense one or the SVHN / CIFAR-10 convolutional one."""
+    return ConvFMDiscriminator(arch, head) if isinstance(arch, ConvFMArch) else MnistFMDiscriminator(arch, head)
+
+
+class JointFMDiscriminator(nn.Module):
+    """Improved-GAN's discriminator with a z pathway, for ALI's K+1 discriminator on (x, z) [ours: the ALI paper
+    does not say which D it used].  x (in [0, 1], mapped to the Improved-GAN input scale) goes through the
+    Improved-GAN D without its output layer, z through `d_z` (the dataset's ALI D(z) pathway); a weight-normalised
+    dense layer (trainable g, data-dependent init with std 0.1, as Improved-GAN's convolutional output layer) maps
+    the concatenation of what Improved-GAN's output layer reads and the flattened z pathway to `arch.classes`
+    logits."""
+
+    def __init__(self, arch: SemiArch, d_z: nn.Module, z_features: int):
+        super().__init__()
+        self.arch = arch
+        self.d_x = fm_discriminator(arch, head=False)
+        self.d_z = d_z
+        self.head = WeightNorm(nn.Linear(self.d_x.head_features + z_features, arch.classes, bias=False), None,
+                               train_g=True, init_stdv=0.1)
+
+    def _joint(self, hx: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([hx, self.d_z(z).flatten(1)], dim=1)
+
+    def forward(self, x: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return self.head(self._joint(self.d_x.head_input(self.arch.to_input(x)), z))
+
+    @torch.no_grad()
+    def initialise(self, x: torch.Tensor, z: torch.Tensor) -> None:
+        """Data-dependent init of the x trunk on images `x` and of the head on the pairs (x, z)."""
+        self.head.initialise(self._joint(self.d_x.initialise(self.arch.to_input(x)), z))

@@ -45,12 +45,15 @@ PROFILES = {
 }
 
 ALI_ADAM = (("lr", 1e-4), ("beta1", 0.5))  # the ALI appendix's Adam [ours for the K+1 rows]
+IMPROVED_GAN_D = (("discriminator", "improved_gan"),)  # ALI K+1's named option: Improved-GAN's D with a z pathway
 #: row -> (family, which epochs field, overrides of the family's config)
 FAMILIES = {"gan_fm": ("gan_fm", "fm_epochs", ()), "aae_semi": ("aae_semi", "aae_epochs", ()),
             "ali_kplus1": ("ali_kplus1", "kplus1_epochs", ()), "hali_kplus1": ("hali_kplus1", "kplus1_epochs", ()),
             "ali_kplus1_ali_adam": ("ali_kplus1", "kplus1_epochs", ALI_ADAM),
-            "hali_kplus1_ali_adam": ("hali_kplus1", "kplus1_epochs", ALI_ADAM)}
+            "hali_kplus1_ali_adam": ("hali_kplus1", "kplus1_epochs", ALI_ADAM),
+            "ali_kplus1_improved_gan_d": ("ali_kplus1", "kplus1_epochs", IMPROVED_GAN_D)}
 ALI_ADAM_ROWS = ("ali_kplus1_ali_adam", "hali_kplus1_ali_adam")
+IMPROVED_GAN_D_ROWS = ("ali_kplus1_improved_gan_d",)
 
 IMPROVED_GAN = "Improved-GAN (Salimans et al. 2016), as quoted by later work"
 
@@ -76,6 +79,7 @@ ROWS = (
             _paper("73", 73, "HALI (Belghazi et al. 2018)")),
     RowSpec("ali_kplus1", "ALI, K+1 D on (x, z) [ours]"),
     RowSpec("ali_kplus1_ali_adam", "ALI, K+1 D on (x, z), ALI's Adam (lr 1e-4) [ours]"),
+    RowSpec("ali_kplus1_improved_gan_d", "ALI, K+1 D on (x, z), Improved-GAN's D with a z pathway [ours]"),
     RowSpec("iae_semi", "IAE (semi-supervised)", _paper("140", 140, "IAE (Makhzani 2018): 1.40 %"),
             pending="the IAE issue"),
 )
@@ -107,6 +111,10 @@ CHOICES = (
     "average of the encoder's and D's parameters. With that optimiser both diverge (the Gaussian encoders' log sigma "
     "grows without bound), so the rows marked \"ALI's Adam\" train the same models with the ALI appendix's Adam "
     "(lr 1e-4, beta1 0.5) [ours].",
+    "[ours] The row \"Improved-GAN's D with a z pathway\" (ALI K+1's named option model.discriminator=improved_gan): "
+    "the Improved-GAN MNIST D (noise, weight normalisation, data-dependent init on 500 training images paired with "
+    "z ~ N(0, I)) without its output layer on x, ALI's MNIST D(z) pathway (z-1000, dropout 0.5) on z, a "
+    "weight-normalised dense layer of 10 logits on both; encoder, decoder and optimiser as the default ALI K+1 row.",
     "[ours] 'errors live' (in the runs table) is the same D with its live parameters instead of the average.",
     "[ours] Learning curve: test errors of the averaged D every `snapshot_epochs` epochs, stored with each run; the "
     "table's number is the end of training, never the best point of the curve.",
@@ -128,7 +136,9 @@ def protocol(cfg: MnistSemiConfig) -> dict:
             "classifier": "parameter average (rate 1e-4) where the family averages",
             "families": {"gan_fm": "gan_fm", "aae_semi": "aae_semi", "ali_kplus1": "ali_kplus1",
                          "hali_kplus1": "hali_kplus1"},
-            "ali_adam_rows": {row: f"{FAMILIES[row][0]} with {dict(ALI_ADAM)}" for row in ALI_ADAM_ROWS}}
+            "ali_adam_rows": {row: f"{FAMILIES[row][0]} with {dict(ALI_ADAM)}" for row in ALI_ADAM_ROWS},
+            "improved_gan_d_rows": {row: f"{FAMILIES[row][0]} with {dict(IMPROVED_GAN_D)}"
+                                    for row in IMPROVED_GAN_D_ROWS}}
 
 
 def datasets(cfg: MnistSemiConfig) -> dict:
@@ -167,5 +177,5 @@ TABLES.register(NAME, TableSpec(
     scale_note=scale_note,
     requests=requests,
     figures=learning_curve_figure,
-    row_local={"protocol.ali_adam_rows": ALI_ADAM_ROWS},
+    row_local={"protocol.ali_adam_rows": ALI_ADAM_ROWS, "protocol.improved_gan_d_rows": IMPROVED_GAN_D_ROWS},
 ))
