@@ -44,13 +44,19 @@ def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
     return "stopped early" if trained is None else trained.record["status"]
 
 
-def pretrain(spec, config, ctx: RunContext, jobs: int) -> None:
+def pending_requests(spec, config, store: ResultStore) -> list:
+    """The models of `spec.requests` that serve a cell not stored yet."""
+    return [r for cells, r in spec.requests(config) if not all(store.done(cell) for cell in cells)]
+
+
+def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> None:
     """Train the models a table loads in `jobs` processes at once, each with its share of the CPU threads (small
     networks use several threads poorly; `benchmark.perf --seeds` measures the gain); the table then loads them.
-    Finished models are loaded, not trained again, so this is a no-op the second time."""
+    A model whose cells are all stored is skipped (its checkpoint may be gone); finished models are loaded, not
+    trained again, so this is a no-op the second time."""
     if jobs <= 1 or spec.requests is None:
         return
-    requests = spec.requests(config)
+    requests = pending_requests(spec, config, store)
     threads = max(1, torch.get_num_threads() // jobs)
     worker_ctx = dataclasses.replace(ctx, progress=False)
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -77,7 +83,7 @@ def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: i
     if ctx.device == "cpu":
         torch.use_deterministic_algorithms(True)
     torch.manual_seed(0)  # nothing should draw from the global stream; this pins it if something does
-    pretrain(spec, config, ctx, jobs)
+    pretrain(spec, config, store, ctx, jobs)
     spec.run(config, store, ctx)
     return store
 

@@ -9,7 +9,7 @@ from benchmark.compare import compare_table
 from benchmark.registry import TABLES
 from benchmark.render import render_all
 from benchmark.results import compare_records
-from benchmark.run import run_table
+from benchmark.run import pending_requests, run_table
 from benchmark.tables import RunContext, gmm_modes
 from fixtures import write_cifar10, write_mnist, write_svhn_partial
 
@@ -137,3 +137,19 @@ def test_a_diverged_run_is_recorded_and_rendered_not_raised(name, tmp_path, monk
     render_all(tmp_path / "results", tmp_path / "tables")
     table = (tmp_path / "tables" / "smoke" / f"{name}.md").read_text()
     assert f"`{ADAPTERS[name]['diverged']}`: diverged at update 1" in table
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ADAPTERS if TABLES.get(n).requests is not None))
+def test_jobs_train_only_the_models_of_cells_not_stored(name, tmp_path):
+    """--jobs pre-trains a model only while some cell it serves is not stored (the cache may be gone)."""
+    store = _run(name, tmp_path)
+    spec = TABLES.get(name)
+    config = spec.config("smoke", ADAPTERS[name]["overrides"])
+    pairs = spec.requests(config)
+    served = {cell for cells, _ in pairs for cell in cells}
+    assert served <= set(store.record["runs"]), "every cell a model serves is a cell of the table"
+    unavailable = [r for cells, r in pairs if all(store.run(c)["status"] == "unavailable" for c in cells)]
+    assert pending_requests(spec, config, store) == unavailable, "only cells whose data was missing are tried again"
+    cells, request = next((cells, r) for cells, r in pairs if r not in unavailable)
+    del store.record["runs"][cells[0]]
+    assert pending_requests(spec, config, store) == [r for _, r in pairs if r in unavailable or r == request]

@@ -78,7 +78,9 @@ class TableSpec:
     stand_ins: Callable | None = None  # stored config -> stand-ins for missing data, printed above the numbers
     scale_note: Callable | None = None  # stored config -> how this profile's sizes compare with the paper's
     figures: Callable | None = None  # (record, record path, out_dir) -> list of written paths
-    requests: Callable | None = None  # config -> the trained models the table loads (what --jobs trains in parallel)
+    # config -> [(cells, ModelRequest)]: the trained models the table loads (what --jobs trains in parallel), each
+    # with the cells ("row/index") it serves, so that a model whose cells are all stored is not trained again
+    requests: Callable | None = None
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
     row_local: dict = field(default_factory=dict)  # config / "protocol.<key>" -> the only rows that read it
 

@@ -131,8 +131,8 @@ def model_request(cfg: Cifar10SemiConfig, row: str, index: int) -> ModelRequest:
                         train_images=cfg.train_images, split="train", checkpoint_every=cfg.checkpoint_every)
 
 
-def requests(cfg: Cifar10SemiConfig) -> list[ModelRequest]:
-    return [model_request(cfg, row, index) for index in range(cfg.runs) for row in FAMILIES]
+def requests(cfg: Cifar10SemiConfig) -> list[tuple[tuple[str, ...], ModelRequest]]:
+    return [((f"{row}/{index}",), model_request(cfg, row, index)) for index in range(cfg.runs) for row in FAMILIES]
 
 
 def run(cfg: Cifar10SemiConfig, store: ResultStore, ctx: RunContext) -> None:

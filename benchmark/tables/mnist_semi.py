@@ -153,8 +153,8 @@ def model_request(cfg: MnistSemiConfig, row: str, index: int) -> ModelRequest:
                         train_images=cfg.train_images, checkpoint_every=cfg.checkpoint_every, model=model)
 
 
-def requests(cfg: MnistSemiConfig) -> list[ModelRequest]:
-    return [model_request(cfg, row, index) for index in range(cfg.runs) for row in FAMILIES]
+def requests(cfg: MnistSemiConfig) -> list[tuple[tuple[str, ...], ModelRequest]]:
+    return [((f"{row}/{index}",), model_request(cfg, row, index)) for index in range(cfg.runs) for row in FAMILIES]
 
 
 def run(cfg: MnistSemiConfig, store: ResultStore, ctx: RunContext) -> None:

@@ -329,6 +329,16 @@ def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
             return
 
 
+def requests(cfg: SVHNSemiConfig) -> list[tuple[tuple[str, ...], ModelRequest]]:
+    """Per run index: one unsupervised model per family, serving every probe row of that family, and one model per
+    semi-supervised row."""
+    families = sorted({p.family for p in PROBES.values() if p.family})
+    return [pair for index in range(cfg.runs) for pair in
+            [(tuple(f"{row}/{index}" for row, p in PROBES.items() if p.family == family),
+              model_request(cfg, family, index)) for family in families]
+            + [((f"{row}/{index}",), semi_request_of(cfg, row, index)) for row in SEMI]]
+
+
 TABLES.register(NAME, TableSpec(
     name=NAME,
     title="SVHN test error with 1000 labels: L2-SVM on learned features (ALI section 4.3, Table 1)",
@@ -345,8 +355,6 @@ TABLES.register(NAME, TableSpec(
     hparam_columns=("C", "k"),
     stand_ins=stand_ins,
     scale_note=scale_note,
-    requests=lambda cfg: [r for index in range(cfg.runs) for r in
-                          [model_request(cfg, f, index) for f in sorted({p.family for p in PROBES.values() if p.family})]
-                          + [semi_request_of(cfg, row, index) for row in SEMI]],
+    requests=requests,
     row_local={"semi_epochs": tuple(SEMI), "semi_snapshot_epochs": tuple(SEMI), "protocol.semi": tuple(SEMI)},
 ))
