@@ -6,16 +6,19 @@ reason or the reason the data is missing, values, artifacts) stamped with device
 wall time; plus a summary (mean, std, min, max, n) per row and value recomputed from the runs on every write.
 Bulky data (figure points, per-attribute arrays) go to artifact files beside the record
 (`<table>.artifacts/<name>.json`); the record names them.  Writes are atomic (temporary file, then rename), so an
-interrupted write never loses what was stored.
+interrupted write never loses what was stored, and each write holds a lock on the record and first merges in what
+other processes stored meanwhile, so several jobs can fill one table at once.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
 import platform
 import re
 import subprocess
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import metadata
@@ -83,6 +86,19 @@ def write_json_atomic(path: Path, obj: Any) -> None:
 
 def results_path(results_dir: Path, profile: str, table: str) -> Path:
     return Path(results_dir) / profile / f"{table}.json"
+
+
+@contextmanager
+def record_lock(path: Path):
+    """An exclusive lock on a record (flock on a file beside it) for one read-merge-write, across processes."""
+    lock = Path(path).with_name(f".{Path(path).name}.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def load_record(path: Path) -> dict:
@@ -156,6 +172,7 @@ class ResultStore:
         differs from `config` only in such keys, and holds no run of the rows that read them, is extended to the
         new config (the change is listed under `config_extensions`), since none of its numbers depended on them."""
         self.path = results_path(results_dir, profile, table)
+        self._written = set()
         digest = record_hash(config, protocol)
         if self.path.exists():
             self.record = load_record(self.path)
@@ -175,6 +192,17 @@ class ResultStore:
                            "config": config, "protocol": protocol, "runs": {}, "artifacts": {}, "summary": {}}
         self.record["datasets"] = datasets
 
+    _written: set  # run ids and table artifacts this store put (they win over the file's on a merge)
+    _assigned: frozenset | None = None  # the cells this store fills (None: all)
+    _excluded: frozenset = frozenset()  # cells another job fills
+
+    def assign(self, cells=None, exclude=()) -> "ResultStore":
+        """Fill only `cells` (None: every cell) and never `exclude`: `done` says True for every other cell, so a
+        table's runner skips it (a job of the launcher fills its own cells of a table that other jobs share)."""
+        self._assigned = None if cells is None else frozenset(cells)
+        self._excluded = frozenset(exclude)
+        return self
+
     def _extend(self, keys: list[str], row_local: dict, config: dict, protocol: dict, digest: str) -> bool:
         stored_rows = {run["row"] for run in self.record["runs"].values()}
         if not keys or any(k not in row_local or stored_rows & set(row_local[k]) for k in keys):
@@ -193,7 +221,14 @@ class ResultStore:
         return self.record["runs"].get(run_id)
 
     def done(self, run_id: str) -> bool:
-        """Finished (ok or failed); a run whose data was unavailable is tried again on the next call."""
+        """Finished (ok or failed), or not this store's to fill (see `assign`); a run whose data was unavailable is
+        tried again on the next call."""
+        if run_id in self._excluded or (self._assigned is not None and run_id not in self._assigned):
+            return True
+        return self.stored(run_id)
+
+    def stored(self, run_id: str) -> bool:
+        """Finished (ok or failed) in the record, whoever filled it."""
         run = self.run(run_id)
         return run is not None and run["status"] in ("ok", "failed")
 
@@ -205,6 +240,7 @@ class ResultStore:
         stored["values"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                             for k, v in run.values.items()}
         self.record["runs"][run.run_id] = stored
+        self._written.add(("runs", run.run_id))
         self.save()
 
     def write_artifact(self, name: str, obj: Any) -> str:
@@ -213,11 +249,32 @@ class ResultStore:
     def put_artifact(self, key: str, obj: Any) -> None:
         """A table-level artifact (e.g. the data points a figure draws), named in the record under `artifacts`."""
         self.record["artifacts"][key] = self.write_artifact(key, obj)
+        self._written.add(("artifacts", key))
         self.save()
 
     def save(self) -> None:
-        self.record["summary"] = self.summary()
-        write_json_atomic(self.path, self.record)
+        """Write the record, under its lock, after merging in the runs and artifacts other processes stored."""
+        with record_lock(self.path):
+            self._merge_stored()
+            self.record["summary"] = self.summary()
+            write_json_atomic(self.path, self.record)
+
+    def refresh(self) -> None:
+        """Read in what other processes stored since this store last wrote."""
+        with record_lock(self.path):
+            self._merge_stored()
+
+    def _merge_stored(self) -> None:
+        if not self.path.exists():
+            return
+        stored = load_record(self.path)
+        known = {self.config_hash} | {e["from_hash"] for e in self.record.get("config_extensions", [])}
+        if stored["config_hash"] not in known:
+            raise UserError(f"{self.path} was written with another config of {self.record['table']!r} while this "
+                            "run was going; results of different configs are never mixed. Move one of them away.")
+        for part in ("runs", "artifacts"):
+            mine = {k: v for k, v in self.record[part].items() if (part, k) in self._written}
+            self.record[part] = {**stored.get(part, {}), **mine}
 
     def summary(self) -> dict:
         out: dict[str, dict] = {}

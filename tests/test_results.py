@@ -138,3 +138,38 @@ def test_a_record_extends_to_keys_read_only_by_rows_it_has_no_run_of(tmp_path):
     with pytest.raises(UserError, match="differs in: a"):
         ResultStore(tmp_path, "t", "smoke", {"a": 2, "semi_epochs": 9}, {"option": "x", "semi": "y"}, {},
                     row_local=local)
+
+
+def test_two_stores_writing_one_record_lose_nothing_and_double_nothing(tmp_path):
+    """Two writers opened on the same record (as two jobs of one table): each write merges what the other stored."""
+    first, second = _store(tmp_path), _store(tmp_path)
+    first.put_run(_run("a", 1))
+    second.put_run(_run("b", 2))
+    first.put_run(_run("a", 3, 1))
+    second.put_artifact("figure", [1, 2])
+    record = load_record(first.path)
+    assert sorted(record["runs"]) == ["a/0", "a/1", "b/0"]
+    assert record["summary"]["a"]["n_runs"] == 2 and record["summary"]["b"]["n_runs"] == 1
+    assert set(record["artifacts"]) == {"figure"}
+    second.put_run(_run("b", 5))  # the same cell again: replaced, not doubled
+    assert load_record(first.path)["runs"]["b/0"]["values"] == {"m": 5}
+    first.refresh()
+    assert first.stored("b/0") and first.run("b/0")["values"] == {"m": 5}
+
+
+def test_a_store_assigned_some_cells_treats_the_others_as_done(tmp_path):
+    store = _store(tmp_path).assign(["r/0"])
+    assert not store.done("r/0") and store.done("r/1") and not store.stored("r/1")
+    store = _store(tmp_path).assign(exclude=["r/1"])
+    assert not store.done("r/0") and store.done("r/1")
+
+
+def test_a_record_rewritten_with_another_config_meanwhile_is_refused_not_mixed(tmp_path):
+    store = _store(tmp_path)
+    store.put_run(_run("r", 1))
+    store.path.unlink()
+    other = _store(tmp_path, {"a": 2})
+    other.put_run(_run("r", 7))
+    with pytest.raises(UserError, match="another config"):
+        store.put_run(_run("r", 2, 1))
+    assert load_record(store.path)["runs"]["r/0"]["values"] == {"m": 7}
