@@ -16,7 +16,7 @@ from benchmark.cli import add_arguments, entry_point
 from benchmark.errors import UserError
 from benchmark.registry import PROFILES, TABLES
 from benchmark.results import compare_records, load_record, results_path
-from benchmark.run import run_table
+from benchmark.table_run import run_table
 from benchmark.tables import RunContext
 
 

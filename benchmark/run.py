@@ -10,82 +10,28 @@ Bad input (unknown name, config key, missing data) exits with code 2 and one mes
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import multiprocessing
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
-
-import torch
 
 from benchmark.allocator import keep_freed_memory
 from benchmark.cli import add_arguments, entry_point, resolve_data_root, resolve_device
 from benchmark.config import parse_assignments
-from benchmark.data import DataUnavailable
 from benchmark.data._files import searched
 from benchmark.errors import UserError
+from benchmark.launch import LAUNCHERS, launch, status
 from benchmark.registry import DATASETS, MODELS, PROFILES, TABLES
 from benchmark.render import render_all
-from benchmark.results import ResultStore, environment
+from benchmark.table_run import run_table
 from benchmark.tables import RunContext
-from benchmark.trained import train_or_load
 
 
-def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
-    """One model of a table, trained (or found finished) in a worker process with `threads` CPU threads."""
-    environment()  # stamp the commit this worker's code was imported from, not the one current when it finishes
-    torch.set_num_threads(threads)
-    if ctx.device == "cpu":
-        torch.use_deterministic_algorithms(True)
-    try:
-        trained = train_or_load(request, ctx)
-    except DataUnavailable:
-        return "data unavailable (the table records it)"
-    return "stopped early" if trained is None else trained.record["status"]
-
-
-def pending_requests(spec, config, store: ResultStore) -> list:
-    """The models of `spec.requests` that serve a cell not stored yet."""
-    return [r for cells, r in spec.requests(config) if not all(store.done(cell) for cell in cells)]
-
-
-def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> None:
-    """Train the models a table loads in `jobs` processes at once, each with its share of the CPU threads (small
-    networks use several threads poorly; `benchmark.perf --seeds` measures the gain); the table then loads them.
-    A model whose cells are all stored is skipped (its checkpoint may be gone); finished models are loaded, not
-    trained again, so this is a no-op the second time."""
-    if jobs <= 1 or spec.requests is None:
-        return
-    requests = pending_requests(spec, config, store)
-    threads = max(1, torch.get_num_threads() // jobs)
-    worker_ctx = dataclasses.replace(ctx, progress=False)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(_train_in_worker, r, worker_ctx, threads): r for r in requests}
-        for future in as_completed(futures):
-            r = futures[future]
-            print(f"  {r.family} on {r.dataset}, seed {r.fit.seed}: {future.result()}", flush=True)
-
-
-def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: int | None = None,
-              jobs: int = 1) -> ResultStore:
-    spec = TABLES.get(name)
-    PROFILES.get(profile)
-    if runs is not None:
-        if runs < 1:
-            raise UserError(f"--runs must be at least 1, got {runs}")
-        overrides = {**overrides, "runs": runs}
-    if jobs < 1:
-        raise UserError(f"--jobs must be at least 1, got {jobs}")
-    config = spec.config(profile, overrides)
-    store = ResultStore(ctx.results_dir, name, profile, spec.hashed_config(config), spec.protocol(config),
-                        spec.datasets(config), row_local=spec.row_local)
-    environment()  # the commit and versions of the code as it starts, not as the tree is when a run ends
-    if ctx.device == "cpu":
-        torch.use_deterministic_algorithms(True)
-    torch.manual_seed(0)  # nothing should draw from the global stream; this pins it if something does
-    pretrain(spec, config, store, ctx, jobs)
-    spec.run(config, store, ctx)
-    return store
+def format_status(table: str, profile: str, jobs: list[dict]) -> str:
+    lines = [f"{table} ({profile}):"]
+    for job in jobs:
+        error = f"  {job['error']}" if job["error"] else ""
+        job_id = f" [{job['job_id']}]" if job["job_id"] else ""
+        lines.append(f"  {job['job']:<28} {job['state']:<14}{job_id} {job['cells']}{error}")
+    return "\n".join(lines)
 
 
 def list_everything(data_root: str | None) -> str:
@@ -123,6 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compile", action="store_true", help="torch.compile the image networks")
     add_arguments(parser, "results_dir", "tables_dir", "cache_dir")
     parser.add_argument("--no-render", action="store_true", help="store results without rendering tables")
+    parser.add_argument("--launcher", choices=LAUNCHERS,
+                        help="run the table's pending runs as submitit jobs: 'slurm' submits them to the cluster "
+                             "(and returns), 'local' runs them as processes here (--jobs at once)")
+    parser.add_argument("--slurm", action="append", default=[], metavar="KEY=VALUE",
+                        help="an sbatch option of the jobs, by submitit's SlurmExecutor name (partition, time in "
+                             "minutes, gpus_per_node, cpus_per_task, account, mem, qos, ...); over the table's own")
+    parser.add_argument("--status", action="store_true",
+                        help="show each job of the table: done, running, pending, interrupted or failed")
     add_arguments(parser, "quiet")
     return parser
 
@@ -144,6 +98,17 @@ def main(argv: list[str] | None = None) -> int:
     ctx = RunContext(device=resolve_device(args.device), cache_dir=args.cache_dir, progress=not args.quiet,
                      data_root=data_root, download=args.download, compile=args.compile,
                      results_dir=args.results_dir, tables_dir=args.tables_dir)
+    if args.status:
+        for name in names:
+            print(format_status(name, args.profile, status(name, args.profile, overrides, args.runs, ctx)))
+        return 0
+    if args.launcher:
+        if args.jobs < 1:
+            raise UserError(f"--jobs must be at least 1, got {args.jobs}")
+        slurm = parse_assignments(args.slurm)
+        codes = [launch(name, args.profile, overrides, ctx, args.launcher, runs=args.runs, jobs=args.jobs,
+                        slurm=slurm) for name in names]
+        return max(codes)
     for name in names:
         start = time.perf_counter()
         store = run_table(name, args.profile, overrides, ctx, args.runs, args.jobs)

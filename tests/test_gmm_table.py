@@ -2,7 +2,7 @@ from pathlib import Path
 
 
 from benchmark.render import render_all
-from benchmark.run import run_table
+from benchmark.table_run import run_table
 from benchmark.tables import RunContext, gmm_modes
 
 FAST = {"steps": 40, "variant_steps": 20, "runs": 2, "n_train": 1000, "n_heldout": 200, "n_eval_samples": 500,

@@ -9,7 +9,7 @@ from benchmark.compare import compare_table
 from benchmark.registry import TABLES
 from benchmark.render import render_all
 from benchmark.results import compare_records
-from benchmark.run import pending_requests, run_table
+from benchmark.table_run import pending_requests, run_table
 from benchmark.tables import RunContext, gmm_modes
 from fixtures import write_cifar10, write_mnist, write_svhn_partial
 

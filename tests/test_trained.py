@@ -7,7 +7,7 @@ import torch
 
 from benchmark import features, trained
 from benchmark.models.ali import ImageALI
-from benchmark.run import run_table
+from benchmark.table_run import run_table
 from benchmark.tables import RunContext, svhn_semi
 from fixtures import write_svhn_partial
 

@@ -10,6 +10,11 @@ from benchmark.cli import DEFAULTS
 from benchmark.config import to_jsonable, with_overrides
 
 
+#: [ours] what a job of a table asks a SLURM cluster for by default: one GPU, 8 cores, 24 hours (a job that runs out of
+#: time is requeued and resumes from its checkpoint)
+SLURM_DEFAULTS = {"gpus_per_node": 1, "cpus_per_task": 8, "time": 24 * 60}
+
+
 @dataclass(frozen=True)
 class PaperValue:
     """A number as a paper prints it, with where it comes from and what its error bar means (1σ, 3σ, unstated)."""
@@ -83,6 +88,8 @@ class TableSpec:
     requests: Callable | None = None
     unhashed_keys: tuple[str, ...] = ("runs", "checkpoint_every")  # change no result, so never split a record
     row_local: dict = field(default_factory=dict)  # config / "protocol.<key>" -> the only rows that read it
+    # sbatch options (submitit's SlurmExecutor names) the table's jobs ask for unless `--slurm` says otherwise
+    slurm: dict = field(default_factory=lambda: dict(SLURM_DEFAULTS))
 
     def config(self, profile: str, overrides: dict[str, Any] | None = None):
         base = with_overrides(self.config_cls(), self.profiles.get(profile, {}), f"profile {profile!r}")

@@ -1,0 +1,82 @@
+"""Running one table in this process: open its record (config and names checked), pre-train its pending models in
+parallel processes (`--jobs`), then let the table fill its cells.  The CLI (benchmark.run) and the launcher's jobs
+(benchmark.launch) both run tables through here."""
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import torch
+
+from benchmark.data import DataUnavailable
+from benchmark.errors import UserError
+from benchmark.registry import PROFILES, TABLES
+from benchmark.results import ResultStore, environment
+from benchmark.tables import RunContext, TableSpec
+from benchmark.trained import train_or_load
+
+
+def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
+    """One model of a table, trained (or found finished) in a worker process with `threads` CPU threads."""
+    environment()  # stamp the commit this worker's code was imported from, not the one current when it finishes
+    torch.set_num_threads(threads)
+    if ctx.device == "cpu":
+        torch.use_deterministic_algorithms(True)
+    try:
+        trained = train_or_load(request, ctx)
+    except DataUnavailable:
+        return "data unavailable (the table records it)"
+    return "stopped early" if trained is None else trained.record["status"]
+
+
+def pending_requests(spec, config, store: ResultStore) -> list:
+    """The models of `spec.requests` that serve a cell not stored yet."""
+    return [r for cells, r in spec.requests(config) if not all(store.stored(cell) for cell in cells)]
+
+
+def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> None:
+    """Train the models a table loads in `jobs` processes at once, each with its share of the CPU threads (small
+    networks use several threads poorly; `benchmark.perf --seeds` measures the gain); the table then loads them.
+    A model whose cells are all stored is skipped (its checkpoint may be gone); finished models are loaded, not
+    trained again, so this is a no-op the second time."""
+    if jobs <= 1 or spec.requests is None:
+        return
+    requests = pending_requests(spec, config, store)
+    threads = max(1, torch.get_num_threads() // jobs)
+    worker_ctx = dataclasses.replace(ctx, progress=False)
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(_train_in_worker, r, worker_ctx, threads): r for r in requests}
+        for future in as_completed(futures):
+            r = futures[future]
+            print(f"  {r.family} on {r.dataset}, seed {r.fit.seed}: {future.result()}", flush=True)
+
+
+def open_table(name: str, profile: str, overrides: dict, ctx: RunContext,
+               runs: int | None = None) -> tuple[TableSpec, object, ResultStore]:
+    """The table's spec, its resolved config and its record opened for adding runs (bad names, keys and counts
+    refused), with the run-wide set-up: the commit stamped as the code starts, deterministic kernels on the CPU."""
+    spec = TABLES.get(name)
+    PROFILES.get(profile)
+    if runs is not None:
+        if runs < 1:
+            raise UserError(f"--runs must be at least 1, got {runs}")
+        overrides = {**overrides, "runs": runs}
+    config = spec.config(profile, overrides)
+    store = ResultStore(ctx.results_dir, name, profile, spec.hashed_config(config), spec.protocol(config),
+                        spec.datasets(config), row_local=spec.row_local)
+    environment()  # the commit and versions of the code as it starts, not as the tree is when a run ends
+    if ctx.device == "cpu":
+        torch.use_deterministic_algorithms(True)
+    torch.manual_seed(0)  # nothing should draw from the global stream; this pins it if something does
+    return spec, config, store
+
+
+def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: int | None = None,
+              jobs: int = 1) -> ResultStore:
+    if jobs < 1:
+        raise UserError(f"--jobs must be at least 1, got {jobs}")
+    spec, config, store = open_table(name, profile, overrides, ctx, runs)
+    pretrain(spec, config, store, ctx, jobs)
+    spec.run(config, store, ctx)
+    return store
