@@ -58,3 +58,17 @@ def test_reconstruction_error_identity_is_zero_and_shift_is_its_norm():
     x = torch.randn(50, 2)
     assert euclidean_error(x, x) == 0.0
     assert abs(euclidean_error(x, x + torch.tensor([3.0, 4.0])) - 5.0) < 1e-5
+
+
+def test_both_distances_are_0_for_an_identity_reconstruction_and_the_random_pair_is_farther():
+    from benchmark.protocols.recon import reconstruction_distances, unrelated
+
+    x = torch.rand(16, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    embed = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 5))
+    with torch.no_grad():
+        d = reconstruction_distances(x, x.clone(), embed=embed, seed=3)
+    assert d["euclidean"] == 0.0 and d["embedded"] == 0.0
+    assert d["euclidean_random_pair"] > 0.0 and d["embedded_random_pair"] > 0.0
+    pairs = unrelated(16, 3)
+    assert sorted(pairs.tolist()) == list(range(16)) and bool((pairs != torch.arange(16)).all())
+    assert torch.equal(pairs, unrelated(16, 3)) and not torch.equal(pairs, unrelated(16, 4))
