@@ -26,7 +26,8 @@ from benchmark.tables import RunContext
 from benchmark.protocols.semisup import labelled_draw
 from benchmark.train import SemiSupervisedBatcher, StackedBatcher, train
 
-TRAIN_SPLIT = {"mnist": "train", "svhn": "train", "cifar10": "train_first45k", "celeba": "train"}  # [code] for ALI
+TRAIN_SPLIT = {"mnist": "train", "svhn": "train", "cifar10": "train_first45k", "celeba": "train",  # [code] for ALI
+               "celeba32": "train"}
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Tiny datasets written in the official formats, for tests that must pass without the real data."""
 import gzip
 import pickle
+from pathlib import Path
 
 import numpy as np
 
@@ -59,4 +60,29 @@ def write_cifar10(root, per_batch: int, n_test: int):
                  "data": rng.integers(0, 256, (n, 3072)).astype(np.uint8)}
         with open(folder / name, "wb") as f:
             pickle.dump(entry, f, protocol=2)
+    return root
+
+
+def write_celeba(root, n_train: int, n_valid: int, n_test: int, seed: int = 0):
+    """<root>/celeba in the official layout: random-coloured 178x218 JPEGs, random -1/1 attributes."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    folder = Path(root) / "celeba"
+    (folder / "img_align_celeba").mkdir(parents=True, exist_ok=True)
+    counts = [(0, n_train), (1, n_valid), (2, n_test)]
+    names, partitions = [], []
+    for part, n in counts:
+        for _ in range(n):
+            names.append(f"{len(names) + 1:06d}.jpg")
+            partitions.append(part)
+    for name in names:
+        pixels = rng.integers(0, 256, (218, 178, 3), dtype=np.uint8)
+        pixels[50:170, 40:140] = rng.integers(0, 256, 3, dtype=np.uint8)
+        Image.fromarray(pixels).save(folder / "img_align_celeba" / name, quality=90)
+    attrs = rng.choice(["-1", "1"], size=(len(names), 40))
+    header = " ".join(f"Attr_{i}" for i in range(40))
+    rows = [name + " " + " ".join(row) for name, row in zip(names, attrs)]
+    (folder / "list_attr_celeba.txt").write_text(f"{len(names)}\n{header}\n" + "\n".join(rows) + "\n")
+    (folder / "list_eval_partition.txt").write_text("".join(f"{n} {p}\n" for n, p in zip(names, partitions)))
     return root

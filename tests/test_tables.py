@@ -11,7 +11,7 @@ from benchmark.render import render_all
 from benchmark.results import compare_records
 from benchmark.table_run import pending_requests, run_table
 from benchmark.tables import RunContext, gmm_modes
-from fixtures import write_cifar10, write_mnist, write_svhn_partial
+from fixtures import write_celeba, write_cifar10, write_mnist, write_svhn_partial
 
 
 def _poison_gmm(monkeypatch):
@@ -39,6 +39,19 @@ def _poison_svhn_gan(monkeypatch):
             next(self.decoder.parameters()).fill_(float("nan"))
 
     monkeypatch.setattr(ImageGAN, "init_from_data", poisoned)
+
+
+def _poison_vae(monkeypatch):
+    from benchmark.models.vae import ImageVAE
+
+    original = ImageVAE.init_from_data
+
+    def poisoned(self, images):
+        original(self, images)
+        with torch.no_grad():
+            next(self.decoder.parameters()).fill_(float("nan"))
+
+    monkeypatch.setattr(ImageVAE, "init_from_data", poisoned)
 
 
 def _poison_feature_matching(seed):
@@ -70,6 +83,8 @@ ADAPTERS = {
                          poison=_poison_feature_matching(0), diverged="gan_fm_1000/0"),
     "svhn_semi": dict(overrides={}, data=lambda root: write_svhn_partial(root, 300), stop_after=1,
                       poison=_poison_svhn_gan, diverged="gan_d/0"),
+    "celeba_attrs": dict(overrides={}, data=lambda root: write_celeba(root, 60, 5, 30), stop_after=1,
+                         poison=_poison_vae, diverged="vae_a_accuracy/0"),
 }
 
 
