@@ -89,3 +89,42 @@ def learning_curves(record: dict, record_path: Path, out_dir: Path, value: str =
     fig.savefig(path, dpi=110, metadata={"Software": None})
     plt.close(fig)
     return [path]
+
+
+def recon_bars(record: dict, out_dir: Path, datasets: list[tuple[str, str]], models: list[tuple[str, str]]) -> list[Path]:
+    """recon_error's figure, as HALI's: per dataset, the pixel and the embedded distance of every model and level
+    (solid) beside the random-pair baseline (hatched); runs averaged, their std as error bars."""
+    summary = record["summary"]
+    shown = [(d, name) for d, name in datasets
+             if any(summary.get(f"{d}_{m}", {}).get("metrics") for m, _ in models)]
+    if not shown:
+        return []
+    fig, axes = plt.subplots(len(shown), 2, figsize=(11, 3.2 * len(shown)), squeeze=False)
+    for row, (dataset, name) in enumerate(shown):
+        for col, (value, title) in enumerate((("euclidean", "||x - x_hat|| (pixels)"),
+                                               ("embedded", "||f_D(x) - f_D(x_hat)||"))):
+            ax = axes[row, col]
+            labels, ours, ours_std, guess, guess_std = [], [], [], [], []
+            for key, label in models:
+                metrics = summary.get(f"{dataset}_{key}", {}).get("metrics", {})
+                if value not in metrics:
+                    continue
+                labels.append(label)
+                ours.append(metrics[value]["mean"])
+                ours_std.append(metrics[value]["std"])
+                guess.append(metrics[f"{value}_random_pair"]["mean"])
+                guess_std.append(metrics[f"{value}_random_pair"]["std"])
+            at = np.arange(len(labels))
+            ax.bar(at - 0.2, ours, 0.4, yerr=ours_std, label="reconstruction")
+            ax.bar(at + 0.2, guess, 0.4, yerr=guess_std, hatch="//", fill=False, label="random pair")
+            ax.set_xticks(at, labels, rotation=30, ha="right", fontsize=8)
+            ax.set_title(f"{name}: {title}", fontsize=9)
+            if row == 0 and col == 0:
+                ax.legend(fontsize=8)
+    fig.tight_layout()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "recon_error.png"
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]

@@ -20,13 +20,25 @@ NOT_RUN = "not run"
 
 
 
-def _paper_sources(row) -> str:
-    """Where a row's paper values come from: once when every column shares its source and error bar."""
-    sources = {(p.source, p.error_bar) for p in row.paper.values()}
-    if len(sources) == 1:
-        source, bar = sources.pop()
-        return f"{row.label}: {source} (± {bar})"
-    return "; ".join(f"{row.label} ({key}): {p.source} (± {p.error_bar})" for key, p in row.paper.items())
+def paper_sources(rows) -> str:
+    """Where the paper values come from, each source (with its error-bar convention) once, with the rows (and, where a
+    row mixes sources, the columns) it gives."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for row in rows:
+        sources = {(p.source, p.error_bar) for p in row.paper.values()}
+        if len(sources) == 1:
+            groups.setdefault(sources.pop(), []).append(row.label)
+            continue
+        for key, p in row.paper.items():
+            groups.setdefault((p.source, p.error_bar), []).append(f"{row.label} ({key})")
+    if not groups:
+        return "none (the paper gives no numbers for this table)"
+    with_values = [r for r in rows if r.paper]
+    if len(groups) == 1 and all(len({(p.source, p.error_bar) for p in r.paper.values()}) == 1 for r in with_values):
+        (source, bar), _ = groups.popitem()
+        return f"{source} (± {bar}), for every row that shows one"
+    return "; ".join(f"{source} (± {bar}): {', '.join(labels)}" for (source, bar), labels in groups.items())
+
 
 def _fmt(value: float | None, column: Column) -> str:
     if value is None:
@@ -163,7 +175,7 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
     lines += [f"**Stand-in data (not the paper's protocol): {note}**" for note in stand_ins]
     lines += [""] if stand_ins else []
     lines += [_markdown(shown), ""]
-    lines.append("Paper values: " + "; ".join(_paper_sources(r) for r in spec.rows if r.paper) + ".")
+    lines.append(f"Paper values: {paper_sources(spec.rows)}.")
     lines.append(f"Ours: mean ± std over runs (std with ddof {STD_DDOF}), n over finished runs; a failed (diverged) "
                  "run is counted in n as failed and kept below; a cell without a number says why.")
     if spec.scale_note:
