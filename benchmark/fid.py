@@ -133,26 +133,31 @@ def _hub_dir(folder: Path):
         torch.hub.set_dir(previous)
 
 
-def inception(cache_dir: Path = Path(DEFAULTS["cache_dir"]), device: str = "cpu"):
-    """pytorch-fid's InceptionV3 returning the 2048-d pool features (its own resizing to 299 and input
-    normalisation), with the weights found offline; eval mode."""
+def inception(cache_dir: Path = Path(DEFAULTS["cache_dir"]), device: str = "cpu", dims: int = POOL_DIMS):
+    """pytorch-fid's InceptionV3 returning the features FID uses (the 2048-d pool features; `dims` 64, 192 or 768:
+    pytorch-fid's earlier blocks), with its own resizing to 299 and input normalisation and the weights found
+    offline; eval mode."""
     from pytorch_fid.inception import InceptionV3
 
+    if dims not in InceptionV3.BLOCK_INDEX_BY_DIM:
+        raise UserError(f"FID features of {dims} dims do not exist; pytorch-fid offers "
+                        f"{', '.join(map(str, InceptionV3.BLOCK_INDEX_BY_DIM))}")
     hub, _ = weights_source(cache_dir)
     with _hub_dir(hub):
-        net = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[POOL_DIMS]])
+        net = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[dims]])
     return net.to(device).eval()
 
 
 @torch.no_grad()
 def pool_features(net: nn.Module, images: torch.Tensor, batch: int = 50, device: str = "cpu") -> np.ndarray:
-    """(N, 2048) features of uint8 images (N, C, H, W); one channel is repeated to three [ours, for MNIST]."""
+    """(N, dims) features of uint8 images (N, C, H, W); one channel is repeated to three [ours, for MNIST]."""
     out = []
     for chunk in images.split(batch):
         x = chunk.to(device).float().div(255.0)
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        out.append(net(x)[0].flatten(1).double().cpu())
+        features = net(x)[0]
+        out.append(nn.functional.adaptive_avg_pool2d(features, 1).flatten(1).double().cpu())
     return torch.cat(out).numpy()
 
 

@@ -94,6 +94,8 @@ ADAPTERS = {
                          poison=_poison_vae, diverged="vae_a_accuracy/0"),
     "recon_error": dict(overrides={}, data=lambda root: _every_image_dataset(root), stop_after=1,
                         poison=_poison_vae, diverged="celeba_vae/0"),
+    "sample_quality": dict(overrides={"n": 8}, data=lambda root: _every_image_dataset(root), stop_after=1,
+                           poison=_poison_vae, diverged="celeba_vae/0"),
 }
 
 

@@ -86,24 +86,25 @@ def model_request(cfg: ReconErrorConfig, dataset: str, family: str, index: int) 
     return ModelRequest(family, dataset, dataclasses.replace(fit, seed=fit.seed + cfg.seed + index))
 
 
-def held_out(cfg: ReconErrorConfig, dataset: str, ctx: RunContext) -> tuple[torch.Tensor, dict]:
-    """(uint8 images, provenance with the rows used) of the dataset's held-out images."""
+def held_out(models: str, dataset: str, ctx: RunContext, limit: int = 0) -> tuple[torch.Tensor, dict]:
+    """(uint8 images, provenance with the rows used) of the dataset's held-out images (the first `limit`; 0: all),
+    for the models of profile `models`."""
     if dataset == "celeba":
-        celeba_cfg = _table_config("celeba_attrs", cfg.models)
+        celeba_cfg = _table_config("celeba_attrs", models)
         split = load_split(celeba_cfg.dataset, "valid", ctx)
     elif dataset == "svhn":
-        svhn_cfg = _table_config("svhn_semi", cfg.models)
+        svhn_cfg = _table_config("svhn_semi", models)
         if svhn_cfg.stand_in:
             train = load_split("svhn", "train", ctx)
             start, stop = svhn_cfg.pool_size, svhn_cfg.pool_size + svhn_cfg.validation_size
             if len(train) < stop:
                 raise DataUnavailable(f"the SVHN stand-in needs {stop} train images, {len(train)} are present")
-            images = train.images[start:stop][: cfg.held_out_images or None]
+            images = train.images[start:stop][: limit or None]
             return images, {**train.provenance, "rows": [start, start + len(images)], "role": "stand-in validation"}
         split = load_split("svhn", "test", ctx)
     else:
         split = load_split(dataset, "test", ctx)
-    images = split.images[: cfg.held_out_images or None]
+    images = split.images[: limit or None]
     return images, {**split.provenance, "rows": [0, len(images)]}
 
 
@@ -139,7 +140,7 @@ def run(cfg: ReconErrorConfig, store: ResultStore, ctx: RunContext) -> None:
             if not pending:
                 continue
             try:
-                images, prov = held_out(cfg, dataset, ctx)
+                images, prov = held_out(cfg.models, dataset, ctx, cfg.held_out_images)
             except DataUnavailable as e:
                 _put_unavailable(store, dataset, index, seed, str(e))
                 continue
