@@ -128,3 +128,19 @@ def recon_bars(record: dict, out_dir: Path, datasets: list[tuple[str, str]], mod
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return [path]
+
+
+def image_rows(rows: dict, keys: tuple[str, ...], titles: tuple[str, ...], path: Path) -> list[Path]:
+    """Rows of 8-bit images (each a nested list (N, C, H, W) in a stored artifact), one row a key, titled."""
+    fig, axes = plt.subplots(len(keys), 1, figsize=(1.2 * len(rows[keys[0]]), 1.5 * len(keys)), squeeze=False)
+    for ax, key, title in zip(axes[:, 0], keys, titles):
+        images = np.array(rows[key], dtype=np.uint8)
+        ax.imshow(np.concatenate(list(images.transpose(0, 2, 3, 1)), axis=1).squeeze())
+        ax.set_title(title, fontsize=8, loc="left")
+        ax.axis("off")
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return [path]

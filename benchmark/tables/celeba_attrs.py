@@ -264,6 +264,32 @@ def run(cfg: CelebAAttrsConfig, store: ResultStore, ctx: RunContext) -> None:
                         {**info, "own_classifier": own_record["key"], "own_classifier_wall_s": own_record["wall_s"]},
                         ctx)
         _put_best(store, index)
+        if f"hali_figure-{index}" not in store.record["artifacts"]:
+            hali = trained_families.get("hali") or train_or_load(model_request(cfg, "hali", index), ctx)
+            if hali is None:
+                return
+            if not hali.failed:
+                store.put_artifact(f"hali_figure-{index}", hali_figure_data(
+                    hali.model, x_test[:FIGURE_IMAGES], derive_seed(seed, NAME, "figure")))
+
+
+FIGURE_IMAGES = 8
+
+
+@torch.no_grad()
+def hali_figure_data(model, images: torch.Tensor, seed: int) -> dict:
+    """HALI's figure on test images, as 8-bit arrays: the images, their reconstructions from z1 and from z2, the
+    masked centre and its inpainting (benchmark.model_figures.inpaint, through z1)."""
+    from benchmark.model_figures import inpaint
+
+    x = images.to(model.runtime.device).float().div(255)
+    rows = {"real": images}
+    for level in (1, 2):
+        rows[f"z{level}"] = reconstructions(model, images, level, derive_seed(seed, "z", level))
+    model.noise.manual_seed(derive_seed(seed, "inpaint"))
+    masked, filled = inpaint(model, x, torch.Generator().manual_seed(derive_seed(seed, "hole")))
+    rows["masked"], rows["inpainted"] = _to_uint8(masked.float().cpu()), _to_uint8(filled.float().cpu())
+    return {name: t.tolist() for name, t in rows.items()}
 
 
 def requests(cfg: CelebAAttrsConfig) -> list[tuple[tuple[str, ...], ModelRequest]]:
@@ -271,6 +297,18 @@ def requests(cfg: CelebAAttrsConfig) -> list[tuple[tuple[str, ...], ModelRequest
     return [(tuple(f"{_row_key(s, r, m)}/{index}" for s, (f, _) in SOURCES.items() if f == family
                    for r in READINGS for m in SCORES), model_request(cfg, family, index))
             for index in range(cfg.runs) for family in families]
+
+
+def _figures(record: dict, record_path, out_dir) -> list:
+    from benchmark.figures import image_rows
+
+    written = per_attribute_csv(record, record_path, out_dir)
+    for key in sorted(k for k in record["artifacts"] if k.startswith("hali_figure-")):
+        rows = read_artifact(record_path, record["artifacts"][key])
+        written += image_rows(rows, ("real", "z1", "z2", "masked", "inpainted"),
+                              ("test images", "reconstructed from z1", "reconstructed from z2", "centre masked",
+                               "inpainted (through z1)"), out_dir / f"{NAME}_hali_{key.split('-')[1]}.png")
+    return written
 
 
 def per_attribute_csv(record: dict, record_path, out_dir) -> list:
@@ -310,5 +348,5 @@ TABLES.register(NAME, TableSpec(
     datasets=datasets,
     scale_note=scale_note,
     requests=requests,
-    figures=per_attribute_csv,
+    figures=_figures,
 ))
