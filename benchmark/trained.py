@@ -171,6 +171,12 @@ def _semi_supervised_stream(model, plan: ModelPlan, steps: int, ctx: RunContext)
     return batcher, labelled, model_dir(ctx) / f"{plan.key}.snapshots", round(fit.snapshot_epochs * updates_per_epoch)
 
 
+def is_trained(request: ModelRequest | ModelPlan, ctx: RunContext) -> bool:
+    """Whether the model `request` names has finished training in this cache (its record is written at the end)."""
+    plan = request if isinstance(request, ModelPlan) else plan_model(request, ctx)
+    return (model_dir(ctx) / f"{plan.key}.pt").exists() and (model_dir(ctx) / f"{plan.key}.json").exists()
+
+
 def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> TrainedModel | None:
     """The model `request` names, trained to the end with the one loop, or loaded when a finished checkpoint of the
     same identity exists; a checkpoint left mid-way is resumed.  None when `ctx.stop_after` ended training early
