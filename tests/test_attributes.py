@@ -36,3 +36,35 @@ def test_row_summary_is_the_mean_and_population_std_over_attributes():
 def test_mismatched_shapes_are_refused():
     with pytest.raises(ValueError, match="same"):
         attribute_scores(np.zeros((3, 2)), np.zeros((3, 1)))
+
+
+def test_the_attribute_classifier_is_cached_by_the_images_it_trains_on(tmp_path, monkeypatch):
+    import torch
+
+    from benchmark import attr_classifier
+
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (24, 3, 32, 32), generator=g, dtype=torch.uint8)
+    attrs = torch.randint(0, 2, (24, 40), generator=g, dtype=torch.uint8)
+    config = attr_classifier.AttrClassifierConfig(steps=3, batch_size=8, checkpoint_every=0)
+    first, record = attr_classifier.fit(images, attrs, config, tmp_path, what="real")
+    assert record["steps"] == 3 and first.predict(images).shape == (24, 40)
+    monkeypatch.setattr(attr_classifier, "train", lambda model, batcher, steps, **kw: _loaded(model, kw, steps))
+    again, record_again = attr_classifier.fit(images, attrs, config, tmp_path, what="real")
+    assert record_again["key"] == record["key"]
+    assert torch.equal(again.predict(images), first.predict(images)), "the cached weights are reused"
+    monkeypatch.undo()
+    _, other = attr_classifier.fit(images.flip(0), attrs, config, tmp_path / "other")
+    assert other["key"] != record["key"], "other images are another classifier"
+
+
+def _loaded(model, kw, steps):
+    """The training loop when the checkpoint is finished: it only loads it."""
+    import torch
+
+    from benchmark.train import TrainResult
+
+    state = torch.load(kw["checkpoint"], weights_only=False)
+    assert state["step"] == steps, "a finished classifier is not trained again"
+    model.load_training_state(state["model"])
+    return TrainResult(steps_done=steps, finished=True)
