@@ -5,6 +5,7 @@ from benchmark.model_figures import centre_mask, inpaint
 from benchmark.models.aae import ImageAAE
 from benchmark.models.ali import ALIConfig, ImageALI
 from benchmark.models.hali import ImageHALI
+from benchmark.models.iae import CONFIGS as IAE_CONFIGS, STOCHASTIC as IAE_STOCHASTIC, IAEConfig, ImageIAE
 from benchmark.nets.celeba import CELEBA
 from benchmark.nets.hali import HALI_ARCHS
 from benchmark.nets.mnist import MNIST
@@ -17,7 +18,8 @@ from gradient_check import assert_each_player_gets_only_its_own_gradient
 
 DATA = torch.randint(0, 256, (24, 3, 32, 32), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
 DIGITS = torch.randint(0, 256, (24, 1, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
-FAMILIES = ["aae", "ali", "bigan", "gan", "hali", "vae"]
+IAE_STOCHASTIC_MNIST = IAEConfig(**dict(IAE_STOCHASTIC["mnist"]), posterior="gaussian")
+FAMILIES = ["aae", "ali", "bigan", "gan", "hali", "iae", "vae"]
 
 
 def _fit(model, steps, data=DATA, **kw):
@@ -44,7 +46,7 @@ def test_image_families_train_with_finite_losses_and_every_player_moves(family, 
             assert not torch.equal(before, now), name
 
 
-@pytest.mark.parametrize("family", ["ali", "gan", "hali"])
+@pytest.mark.parametrize("family", ["ali", "gan", "hali", "iae"])
 def test_each_player_gets_only_its_own_gradient(family, monkeypatch):
     model = MODELS.get(family).archs["svhn"](seed=2)
     assert_each_player_gets_only_its_own_gradient(model, DATA[:8][None], monkeypatch)
@@ -52,7 +54,8 @@ def test_each_player_gets_only_its_own_gradient(family, monkeypatch):
 
 @pytest.mark.parametrize("make, data", [(lambda: ImageALI(SVHN, seed=3), DATA),
                                         (lambda: ImageAAE(MNIST, seed=3), DIGITS),
-                                        (lambda: ImageHALI(HALI_ARCHS["mnist"], seed=3), DIGITS)])
+                                        (lambda: ImageHALI(HALI_ARCHS["mnist"], seed=3), DIGITS),
+                                        (lambda: ImageIAE(MNIST, IAE_STOCHASTIC_MNIST, seed=3), DIGITS)])
 def test_resume_gives_identical_parameters(tmp_path, make, data):
     reference = make()
     _fit(reference, 4, data)
@@ -158,3 +161,15 @@ def test_bf16_autocast_and_channels_last_train_on_the_cpu_too():
     assert result.finished and not result.failures
     conv = model.encoder.stack.convs[1].weight
     assert conv.dtype == torch.float32 and conv.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_iae_reconstructs_deterministically_without_local_noise_and_stochastically_with_it():
+    x = DIGITS[:6].float() / 255
+    deterministic = ImageIAE(MNIST, IAE_CONFIGS["mnist"], seed=4)
+    assert torch.equal(deterministic.reconstruct(x), deterministic.reconstruct(x))
+    stochastic = ImageIAE(MNIST, IAEConfig(**dict(IAE_STOCHASTIC["mnist"])), seed=4)
+    first, second = stochastic.reconstruct(x), stochastic.reconstruct(x)
+    assert not torch.equal(first, second), "a new draw of the local noise gives another reconstruction"
+    z = stochastic.encode(x).mean
+    assert torch.equal(z, stochastic.encode(x).mean), "the deterministic encoder's code does not change"
+    assert stochastic.decoder.stack.convs[0].in_channels == 10 + 100
