@@ -72,3 +72,17 @@ def test_both_distances_are_0_for_an_identity_reconstruction_and_the_random_pair
     pairs = unrelated(16, 3)
     assert sorted(pairs.tolist()) == list(range(16)) and bool((pairs != torch.arange(16)).all())
     assert torch.equal(pairs, unrelated(16, 3)) and not torch.equal(pairs, unrelated(16, 4))
+
+
+def test_cluster_accuracy_of_a_perfect_a_permuted_and_a_constant_assignment():
+    import numpy as np
+
+    from benchmark.protocols.clustering import cluster_accuracy
+
+    labels = np.repeat(np.arange(10), [12, 8, 10, 10, 9, 11, 10, 10, 10, 10])
+    assert cluster_accuracy(labels, labels)["accuracy"] == 1.0
+    permuted = (labels * 7 + 3) % 10  # another name for every cluster: still perfect
+    out = cluster_accuracy(permuted, labels)
+    assert out["accuracy"] == 1.0 and out["mapping"][3] == 0
+    constant = cluster_accuracy(np.zeros_like(labels), labels)
+    assert constant["accuracy"] == 12 / 100 and constant["clusters"] == 1  # the majority class's share (~11 %)
