@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import learning_curve_figure, semi_request, semi_table_run
+from benchmark.tables._semisup import AVERAGE_NOTE, learning_curve_figure, semi_request, semi_table_run
 from benchmark.trained import ModelRequest
 
 NAME = "cifar10_semi"
@@ -109,7 +109,8 @@ def scale_note(config: dict) -> str:
         return f"every model trained for {config['steps']} updates on {config['train_images'] or 'all'} images"
     return (f"feature matching {config['fm_epochs']:g} epochs (paper {paper.fm_epochs:g}); K+1 rows "
             f"{config['kplus1_epochs']:g} ({paper.kplus1_epochs:g}); the paper profile trains {paper.runs} seeds a "
-            "cell (n per cell in the table); training on the train images present. Not comparable with the paper.")
+            f"cell (n per cell in the table); training on the train images present; {AVERAGE_NOTE}. Not comparable with "
+            "the paper.")
 
 
 def protocol(cfg: Cifar10SemiConfig) -> dict:

@@ -25,7 +25,7 @@ from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.rng import derive_seed
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import semi_cells, semi_request
+from benchmark.tables._semisup import AVERAGE_NOTE, semi_cells, semi_request
 from benchmark.trained import FitConfig, ModelRequest, load_split, train_or_load
 
 NAME = "svhn_semi"
@@ -175,7 +175,8 @@ def scale_note(config: dict) -> str:
     return (f"models trained for {size} at batch {config['batch_size']} (paper: {paper.epochs:g} epochs of SVHN "
             f"extra, about 531,000 updates); {config['per_class']} labels per class ({10 * config['per_class']:,} "
             f"labels; paper {10 * paper.per_class:,}); {config['n_classifiers']} classifiers per row (paper "
-            f"{paper.n_classifiers}); C grid of {config['c_count']} values (paper {paper.c_count}).")
+            f"{paper.n_classifiers}); C grid of {config['c_count']} values (paper {paper.c_count}); the "
+            f"semi-supervised rows {config['semi_epochs']:g} epochs (paper {paper.semi_epochs:g}), and {AVERAGE_NOTE}.")
 
 
 def stand_ins(config: dict) -> tuple[str, ...]:
