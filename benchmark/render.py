@@ -129,6 +129,9 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
         for column in spec.columns:
             if column.sigma == 1:  # a value shown at another sigma is the same number per run
                 line[column.label] = _fmt(run["values"].get(column.value_key), column)
+        for key, label in spec.run_values:
+            value = run["values"].get(key)
+            line[label] = "–" if value is None else f"{value:g}"
         line["updates"] = run.get("steps") if run.get("steps") is not None else "–"
         line["wall (s)"] = f"{run.get('wall_s', 0.0):.1f}"
         lines.append(line)

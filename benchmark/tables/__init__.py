@@ -80,6 +80,7 @@ class TableSpec:
     protocol: Callable  # config -> dict of named protocol options, stored in the record and hashed with the config
     datasets: Callable  # config -> dict of provenance records
     hparam_columns: tuple[str, ...] = ()
+    run_values: tuple[tuple[str, str], ...] = ()  # (value, label): more of each run's values in the runs table
     stand_ins: Callable | None = None  # stored config -> stand-ins for missing data, printed above the numbers
     scale_note: Callable | None = None  # stored config -> how this profile's sizes compare with the paper's
     figures: Callable | None = None  # (record, record path, out_dir) -> list of written paths

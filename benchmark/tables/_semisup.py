@@ -25,6 +25,8 @@ def semi_request(family: str, dataset: str, *, epochs: float, per_class: int, se
     return ModelRequest(family, dataset, fit, split=split, model=model)
 
 
+#: the runs table's extra column of the semi-supervised tables: the same classifier with its live parameters
+LIVE_ERRORS = (("errors_live", "errors, live parameters"),)
 AVERAGE_NOTE = ("the classifier is tested with the parameter average a <- a + 1e-4 (p - a) started at a = 0 [code], "
                 "which after N updates holds 1 - 0.9999^N of the trained weights (1 % at 100 updates, 4.4 % at 450, "
                 "95 % at 30,000): on runs this short read the 'errors live' values (the live parameters) in the runs "

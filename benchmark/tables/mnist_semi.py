@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import learning_curve_figure, semi_request, semi_table_run
+from benchmark.tables._semisup import LIVE_ERRORS, learning_curve_figure, semi_request, semi_table_run
 from benchmark.trained import ModelRequest
 
 NAME = "mnist_semi"
@@ -171,6 +171,7 @@ TABLES.register(NAME, TableSpec(
     rows=ROWS,
     columns=COLUMNS,
     choices=CHOICES,
+    run_values=LIVE_ERRORS,
     run=run,
     protocol=protocol,
     datasets=datasets,

@@ -25,7 +25,7 @@ from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.rng import derive_seed
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import AVERAGE_NOTE, semi_cells, semi_request
+from benchmark.tables._semisup import LIVE_ERRORS, AVERAGE_NOTE, semi_cells, semi_request
 from benchmark.trained import FitConfig, ModelRequest, load_split, train_or_load
 
 NAME = "svhn_semi"
@@ -350,6 +350,7 @@ TABLES.register(NAME, TableSpec(
     rows=ROWS,
     columns=COLUMNS,
     choices=CHOICES,
+    run_values=LIVE_ERRORS,
     run=run,
     protocol=protocol,
     datasets=datasets,
