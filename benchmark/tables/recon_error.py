@@ -83,7 +83,7 @@ def load_model(cfg, dataset: str, family: str, index: int, ctx: RunContext):
         how = (f"python -m benchmark.fit --model {family} --dataset {dataset} --profile {cfg.models}"
                if OWNER[dataset] == "benchmark.fit" else
                f"python -m benchmark.run --table {OWNER[dataset]} --profile {cfg.models}")
-        raise NotTrained(f"no trained {family} on {dataset} at the {cfg.models} profile in {ctx.cache_dir}; "
+        raise NotTrained(f"no trained {family} on {dataset} at the {cfg.models} profile in the cache (--cache-dir); "
                          f"`{how}` trains it (this cell is retried on the next call)")
     return train_or_load(request, ctx)
 
