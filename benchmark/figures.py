@@ -62,6 +62,41 @@ def gmm_figure7(record: dict, record_path: Path, best_run, out_dir: Path) -> lis
     return [path]
 
 
+def gmm_curves(record: dict, out_dir: Path) -> list[Path]:
+    """gmm_modes' learning curves: modes covered, high-quality modes and high-quality samples against updates, one
+    line per run (colour per row), from the curves stored with each run; the table's number is each line's end."""
+    curves = {k: r["extra"]["curve"] for k, r in record["runs"].items()
+              if r["status"] == "ok" and len(r.get("extra", {}).get("curve", [])) > 1}
+    if not curves:
+        return []
+    rows = sorted({record["runs"][k]["row"] for k in curves})
+    colour = dict(zip(rows, plt.get_cmap("tab10").colors))
+    panels = (("modes_covered", "modes covered (of 25)", 1), ("hq_modes", "high-quality modes", 1),
+              ("hq_fraction", "high-quality samples (%)", 100))
+    fig, axes = plt.subplots(1, 3, figsize=(13, 4))
+    labelled: set[str] = set()
+    for run_id, points in sorted(curves.items()):
+        row = record["runs"][run_id]["row"]
+        steps = [p["step"] for p in points]
+        for ax, (key, _, scale) in zip(axes, panels):
+            ax.plot(steps, [scale * p[key] for p in points], marker="o", markersize=2, linewidth=1, alpha=0.7,
+                    color=colour[row], label=None if row in labelled else row)
+        labelled.add(row)
+    for ax, (_, label, _) in zip(axes, panels):
+        ax.set_xlabel("update")
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(f"gmm_modes, profile {record['profile']}: mode counts during training (one line per run)",
+                 fontsize=11)
+    fig.tight_layout()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "gmm_modes_learning_curves.png"
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return [path]
+
+
 def learning_curves(record: dict, record_path: Path, out_dir: Path, value: str = "errors") -> list[Path]:
     """Test errors against epochs, one line per run (colour per row), from the curves stored with each run; the
     table's number is the last point of each line."""

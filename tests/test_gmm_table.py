@@ -48,3 +48,26 @@ def test_committed_tables_equal_a_fresh_render_of_the_committed_results(repo, tm
         committed = repo / "tables" / path.relative_to(tmp_path)
         assert committed.exists(), f"{committed} is not committed"
         assert committed.read_text() == path.read_text(), f"{committed} differs from a fresh render"
+
+
+def test_learning_curve_is_stored_per_run_and_taking_it_changes_no_number(tmp_path):
+    curved = _run(tmp_path, overrides={**FAST, "curve_every": 10}, cache="a").record
+    plain = _run(tmp_path / "plain", overrides=FAST, cache="b").record
+    for run_id, run in curved["runs"].items():
+        curve = run["extra"]["curve"]
+        assert [p["step"] for p in curve] == ([10, 20, 30, 40] if run["row"] in ("ali", "gan") else [10, 20])
+        assert {k: curve[-1][k] for k in gmm_modes.CURVE_VALUES} == \
+            {k: run["values"][k] for k in gmm_modes.CURVE_VALUES}
+        assert run["values"] == plain["runs"][run_id]["values"]
+    assert [p["step"] for p in plain["runs"]["ali/0"]["extra"]["curve"]] == [40]  # the final evaluation only
+    written = render_all(tmp_path / "results", tmp_path / "tables")
+    assert "gmm_modes_learning_curves.png" in {p.name for p in written}
+
+
+def test_an_interrupted_run_keeps_the_curve_points_taken_before_it_stopped(tmp_path):
+    overrides = {**FAST, "curve_every": 10, "checkpoint_every": 5}
+    whole = _run(tmp_path / "whole", overrides=overrides).record
+    assert _run(tmp_path / "parts", overrides=overrides, stop_after=25).record["runs"] == {}
+    resumed = _run(tmp_path / "parts", overrides=overrides).record
+    for run_id in ("ali/0", "ali/1", "gan/0", "gan/1"):
+        assert resumed["runs"][run_id]["extra"]["curve"] == whole["runs"][run_id]["extra"]["curve"]

@@ -7,6 +7,7 @@ best-covering GAN run; the VAE uses that run's seed and hyperparameters.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,13 +64,17 @@ class GMMModesConfig:
     hq_sigmas: float = 3.0
     figure_points: int = 1000
     checkpoint_every: int = 2000
+    curve_every: int = 0  # [ours] a learning-curve point (the mode counts above) every this many updates; 0: none
 
 
 PROFILES = {
     "smoke": dict(n_train=2000, n_heldout=500, encoder_hidden=(32, 32), decoder_hidden=(32, 32, 32, 32),
                   disc_units=16, steps=150, variant_steps=100, runs=3, n_eval_samples=2000, figure_points=200,
-                  checkpoint_every=0),
-    "small": dict(steps=4000, variant_steps=4000, runs=10, figure_points=500),
+                  checkpoint_every=0, curve_every=50),
+    # ALI's runs learn the mixture between 25,000 and 50,000 updates (foundation issue's diagnostic run): shorter
+    # runs count the modes of generators that still spread their mass over the plane
+    "small": dict(steps=50_000, variant_steps=50_000, runs=10, figure_points=500, curve_every=5000,
+                  checkpoint_every=5000),
     "paper": {},
 }
 
@@ -195,10 +200,41 @@ def _train_group(row, cfg, indices, seeds, hparams, steps, data, ctx, store, dec
     batcher = StackedBatcher(data["train"].to(ctx.device), cfg.batch_size,
                              RunGenerators([derive_seed(s, "batches") for s in seeds], ctx.device))
     checkpoint = _cache(ctx, store) / f"{row}-{'-'.join(map(str, indices))}.pt"
+    curve = LearningCurve(checkpoint.with_suffix(".curve.json"), model, cfg, seeds, data["centres"])
     result = train(model, batcher, steps, checkpoint=checkpoint, identity=store.config_hash,
                    checkpoint_every=cfg.checkpoint_every, stop_after=ctx.stop_after,
-                   desc=f"{NAME} {row} x{len(indices)}", progress=ctx.progress)
-    return (model, result, checkpoint) if result.finished else None
+                   desc=f"{NAME} {row} x{len(indices)}", progress=ctx.progress,
+                   snapshot=curve.add if cfg.curve_every else None, snapshot_every=cfg.curve_every)
+    return (model, result, checkpoint, curve) if result.finished else None
+
+
+class LearningCurve:
+    """Mode counts of every run of a stacked model at a few update counts, kept in a JSON file beside the training
+    checkpoint so that a resumed run keeps the points taken before it stopped.  Each point samples the prior from
+    its own streams (seeded by run and step), so taking it changes nothing in training."""
+
+    def __init__(self, path: Path, model, cfg: GMMModesConfig, seeds: list[int], centres: torch.Tensor):
+        self.path, self.model, self.cfg, self.seeds, self.centres = path, model, cfg, seeds, centres
+        self.points: dict[str, list[dict]] = json.loads(path.read_text()) if path.exists() else {}
+
+    def add(self, step: int) -> None:
+        gens = RunGenerators([derive_seed(s, "curve", step) for s in self.seeds], self.centres.device)
+        samples = self.model.sample(self.cfg.n_eval_samples, gens).cpu()
+        self.points[str(step)] = [mode_coverage(samples[r], self.centres, self.cfg.std, self.cfg.hq_sigmas)
+                                  for r in range(len(self.seeds))]
+        self.path.write_text(json.dumps(self.points))
+
+    def of_run(self, r: int, final: dict) -> list[dict]:
+        """Run r's points in update order, ending with the final evaluation at `final["step"]`."""
+        points = [{"step": int(step), **{k: values[r][k] for k in CURVE_VALUES}}
+                  for step, values in self.points.items() if int(step) < final["step"]]
+        return sorted(points, key=lambda p: p["step"]) + [{k: final[k] for k in ("step", *CURVE_VALUES)}]
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+CURVE_VALUES = ("modes_covered", "hq_modes", "hq_fraction")
 
 
 def _cache(ctx: RunContext, store: ResultStore) -> Path:
@@ -256,15 +292,17 @@ def _run_row(row, cfg, data, ctx, store) -> bool:
     trained = _train_group(row, cfg, pending, seeds, hparams, cfg.steps, data, ctx, store)
     if trained is None:
         return False
-    model, result, checkpoint = trained
+    model, result, checkpoint, curve = trained
     evaluation = _evaluate(model, cfg, seeds, data, ctx.device)
     if row == "gan":
         for r, i in enumerate(pending):
             torch.save(run_slice(model.state_dict(), r), _cache(ctx, store) / f"gan-final-{i}.pt")
     for r, i in enumerate(pending):
         _record(store, row, i, seeds[r], hparams[r], result.steps_done, evaluation[r], result.failures.get(r),
-                result.wall_s / len(pending), pending, ctx.device)
+                result.wall_s / len(pending), pending, ctx.device,
+                curve=curve.of_run(r, {"step": result.steps_done, **evaluation[r]["values"]}))
     checkpoint.unlink()  # the runs are stored; only the GAN's final generators are kept for the variants
+    curve.remove()
     return True
 
 
@@ -290,6 +328,7 @@ def _gan_decoder_state(cfg, data, ctx, store, base: dict) -> tuple[dict, str]:
             raise RuntimeError("stopped while retraining the base GAN run")
         torch.save(run_slice(trained[0].state_dict(), 0), path)
         trained[2].unlink()
+        trained[3].remove()
     state = torch.load(path)
     return {k.removeprefix("decoder."): v for k, v in state.items() if k.startswith("decoder.")}, how
 
@@ -311,11 +350,13 @@ def _run_variants(cfg, data, ctx, store) -> None:
                                decoder_state=decoder)
         if trained is None:
             return
-        model, result, checkpoint = trained
+        model, result, checkpoint, curve = trained
         evaluation = _evaluate(model, cfg, [seed], data, ctx.device)[0]
         _record(store, row, 0, seed, base["hparams"], result.steps_done, evaluation, result.failures.get(0),
-                result.wall_s, [0], ctx.device, base_run=base_id, base_generator=how)
+                result.wall_s, [0], ctx.device, base_run=base_id, base_generator=how,
+                curve=curve.of_run(0, {"step": result.steps_done, **evaluation["values"]}))
         checkpoint.unlink()
+        curve.remove()
 
 
 def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
@@ -336,9 +377,9 @@ def scale_note(config: dict) -> str:
 
 
 def _figures(record: dict, record_path: Path, out_dir: Path) -> list[Path]:
-    from benchmark.figures import gmm_figure7
+    from benchmark.figures import gmm_curves, gmm_figure7
 
-    return gmm_figure7(record, record_path, best_run, out_dir)
+    return gmm_figure7(record, record_path, best_run, out_dir) + gmm_curves(record, out_dir)
 
 
 TABLES.register(NAME, TableSpec(
