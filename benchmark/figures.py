@@ -16,6 +16,15 @@ FIGURE7_COLUMNS = (("ali", "ALI"), ("gan_inverse", "GAN + inverse mapping"),
 FIGURE7_ROWS = ("data", "latent codes", "reconstructions", "prior samples", "generated samples")
 
 
+def _save(fig, path: Path) -> Path:
+    """Lay out, write (no software tag, so a re-render of the same record is byte-identical) and close."""
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, metadata={"Software": None})
+    plt.close(fig)
+    return path
+
+
 def _component_colours() -> np.ndarray:
     """25 distinguishable colours, one per mixture component."""
     return np.concatenate([plt.get_cmap("tab20").colors, plt.get_cmap("tab20b").colors[::4]])[:25]
@@ -54,23 +63,23 @@ def gmm_figure7(record: dict, record_path: Path, best_run, out_dir: Path) -> lis
     for r, label in enumerate(FIGURE7_ROWS):
         axes[r, 0].set_ylabel(label)
     fig.suptitle(f"gmm_modes, profile {record['profile']}: ALI Figure 7 replica", fontsize=11)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "gmm_modes_figure7.png"
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return [path]
+    return [_save(fig, out_dir / "gmm_modes_figure7.png")]
+
+
+def _stored_curves(record: dict) -> tuple[dict, dict]:
+    """({run id: its stored curve} for the ok runs with two points or more, {row: colour})."""
+    curves = {k: r["extra"]["curve"] for k, r in record["runs"].items()
+              if r["status"] == "ok" and len(r.get("extra", {}).get("curve", [])) > 1}
+    rows = sorted({record["runs"][k]["row"] for k in curves})
+    return curves, dict(zip(rows, plt.get_cmap("tab10").colors))
 
 
 def gmm_curves(record: dict, out_dir: Path) -> list[Path]:
     """gmm_modes' learning curves: modes covered, high-quality modes and high-quality samples against updates, one
     line per run (colour per row), from the curves stored with each run; the table's number is each line's end."""
-    curves = {k: r["extra"]["curve"] for k, r in record["runs"].items()
-              if r["status"] == "ok" and len(r.get("extra", {}).get("curve", [])) > 1}
+    curves, colour = _stored_curves(record)
     if not curves:
         return []
-    rows = sorted({record["runs"][k]["row"] for k in curves})
-    colour = dict(zip(rows, plt.get_cmap("tab10").colors))
     panels = (("modes_covered", "modes covered (of 25)", 1), ("hq_modes", "high-quality modes", 1),
               ("hq_fraction", "high-quality samples (%)", 100))
     fig, axes = plt.subplots(1, 3, figsize=(13, 4))
@@ -89,23 +98,15 @@ def gmm_curves(record: dict, out_dir: Path) -> list[Path]:
     axes[0].legend(fontsize=8)
     fig.suptitle(f"gmm_modes, profile {record['profile']}: mode counts during training (one line per run)",
                  fontsize=11)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "gmm_modes_learning_curves.png"
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return [path]
+    return [_save(fig, out_dir / "gmm_modes_learning_curves.png")]
 
 
 def learning_curves(record: dict, record_path: Path, out_dir: Path, value: str = "errors") -> list[Path]:
     """Test errors against epochs, one line per run (colour per row), from the curves stored with each run; the
     table's number is the last point of each line."""
-    curves = {k: r["extra"]["curve"] for k, r in record["runs"].items()
-              if r["status"] == "ok" and len(r.get("extra", {}).get("curve", [])) > 1}
+    curves, colour = _stored_curves(record)
     if not curves:
         return []
-    rows = sorted({record["runs"][k]["row"] for k in curves})
-    colour = dict(zip(rows, plt.get_cmap("tab10").colors))
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for run_id, points in sorted(curves.items()):
         epochs, errors = zip(*points)
@@ -118,12 +119,7 @@ def learning_curves(record: dict, record_path: Path, out_dir: Path, value: str =
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     ax.set_title(f"{record['table']}, profile {record['profile']}: test {value} against epochs", fontsize=10)
-    fig.tight_layout()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / f"{record['table']}_learning_curves.png"
-    fig.savefig(path, dpi=110, metadata={"Software": None})
-    plt.close(fig)
-    return [path]
+    return [_save(fig, out_dir / f"{record['table']}_learning_curves.png")]
 
 
 def recon_bars(record: dict, out_dir: Path, datasets: list[tuple[str, str]], models: list[tuple[str, str]]) -> list[Path]:

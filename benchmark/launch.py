@@ -70,7 +70,8 @@ class TableJob(submitit.helpers.Checkpointable):
             spec, config, store = open_table(self.table, self.profile, self.overrides, self.ctx, self.runs)
             spec.run(config, store.assign(self.cells, exclude=self.served if self.cells is None else ()), self.ctx)
             filled = sorted(c for c in self.cells or () if store.stored(c))
-            state.write("done", filled=filled)
+            unavailable = sorted(c for c in self.cells or () if _unavailable(store, c))
+            state.write("unavailable" if unavailable else "done", filled=filled, unavailable=unavailable)
             rendered = self.render and render_if_complete(self.table, self.profile, self.overrides, self.runs,
                                                           self.ctx)
         except Exception as e:
@@ -101,7 +102,7 @@ def plan_jobs(table: str, profile: str, overrides: dict, runs: int | None, ctx: 
     """The jobs that fill the cells of `table` not stored yet: one per pending trained model, then the rest job
     (always: it fills what no model serves and renders a table that is complete)."""
     spec, config, store = open_table(table, profile, overrides, ctx, runs)
-    pairs = spec.requests(config) if spec.requests is not None else []
+    pairs = spec.model_requests(config)
     served = tuple(sorted({cell for cells, _ in pairs for cell in cells}))
     base = dict(table=table, profile=profile, overrides=overrides, runs=runs, ctx=ctx, threads=threads)
     jobs = [TableJob(name=model_job_name(cells), cells=tuple(cells), **base)
@@ -111,11 +112,11 @@ def plan_jobs(table: str, profile: str, overrides: dict, runs: int | None, ctx: 
 
 def render_if_complete(table: str, profile: str, overrides: dict, runs: int | None, ctx: RunContext) -> bool:
     """Render the table (under its record's lock, so two last jobs do not write it at once) when no model job has
-    a cell left and the rest job is done."""
+    a cell left (each is stored or recorded unavailable) and the rest job is done."""
     spec, config, store = open_table(table, profile, overrides, ctx, runs)
-    pairs = spec.requests(config) if spec.requests is not None else []
+    pairs = spec.model_requests(config)
     rest = JobState(jobs_dir(ctx, profile, table), REST).read()
-    if any(not store.stored(c) for cells, _ in pairs for c in cells) or (rest or {}).get("state") != "done":
+    if any(not _settled(store, c) for cells, _ in pairs for c in cells) or (rest or {}).get("state") != "done":
         return False
     with record_lock(store.path):
         render_all(ctx.results_dir, ctx.tables_dir, [profile], [table])
@@ -194,12 +195,12 @@ def launch(table: str, profile: str, overrides: dict, ctx: RunContext, launcher:
 
 def status(table: str, profile: str, overrides: dict, runs: int | None, ctx: RunContext) -> list[dict]:
     """Every job of the table as the plan sees it now: name, cells, job id, and state: done (its cells stored),
-    failed (with the error), running, interrupted (requeued or killed; the next launch resumes it), pending
+    unavailable (it ended with cells whose data is missing, named in the error column), failed (with the error), running, interrupted (requeued or killed; the next launch resumes it), pending
     (submitted, not started) or not submitted."""
     spec, config, store = open_table(table, profile, overrides, ctx, runs)
     folder = jobs_dir(ctx, profile, table)
     registry = json.loads((folder / "jobs.json").read_text()) if (folder / "jobs.json").exists() else {}
-    pairs = spec.requests(config) if spec.requests is not None else []
+    pairs = spec.model_requests(config)
     rows = [(model_job_name(tuple(cells)), tuple(cells)) for cells, _ in pairs] + [(REST, None)]
     out = []
     for name, cells in rows:
@@ -207,7 +208,7 @@ def status(table: str, profile: str, overrides: dict, runs: int | None, ctx: Run
         entry = registry.get(name, {})
         if cells is not None and all(store.stored(c) for c in cells):
             state = "done"
-        elif said.get("state") in ("failed", "interrupted", "done"):
+        elif said.get("state") in ("failed", "interrupted", "done", "unavailable"):
             state = said["state"]
         elif said.get("state") == "running":
             state = "running" if _alive(said) else "interrupted"
@@ -215,8 +216,19 @@ def status(table: str, profile: str, overrides: dict, runs: int | None, ctx: Run
             state = "pending" if entry else "not submitted"
         out.append({"job": name, "state": state, "job_id": entry.get("job_id", ""),
                     "cells": ", ".join(cells) if cells else "the cells no model job serves",
-                    "error": said.get("error", "") if state == "failed" else ""})
+                    "error": said.get("error", "") if state == "failed" else
+                    ", ".join(said.get("unavailable", [])) if state == "unavailable" else ""})
     return out
+
+
+def _unavailable(store, cell: str) -> bool:
+    run = store.run(cell)
+    return run is not None and run["status"] == "unavailable"
+
+
+def _settled(store, cell: str) -> bool:
+    """Stored, or recorded as unavailable (its data is missing: a later launch tries it again)."""
+    return store.stored(cell) or _unavailable(store, cell)
 
 
 def _alive(said: dict) -> bool:

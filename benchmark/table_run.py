@@ -32,7 +32,7 @@ def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
 
 def pending_requests(spec, config, store: ResultStore) -> list:
     """The models of `spec.requests` that serve a cell not stored yet."""
-    return [r for cells, r in spec.requests(config) if not all(store.stored(cell) for cell in cells)]
+    return [r for cells, r in spec.model_requests(config) if not all(store.stored(cell) for cell in cells)]
 
 
 def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> None:

@@ -43,3 +43,8 @@ class ImageSplit:
 
 class DataUnavailable(UserError):
     """A split that the data present cannot provide (e.g. SVHN test images in the partial copy)."""
+
+
+class DatasetMissing(UserError):
+    """A dataset found under no data root.  A table of one dataset stops with this message (exit code 2); a table
+    over several datasets (recon_error, sample_quality) records that dataset's cells as unavailable and goes on."""

@@ -8,7 +8,7 @@ from typing import Callable
 
 import torch
 
-from benchmark.data import ImageSplit
+from benchmark.data import DatasetMissing, ImageSplit
 from benchmark.errors import UserError
 
 DEFAULT_CACHE = Path(".cache/benchmark")
@@ -53,8 +53,8 @@ def md5(path: Path) -> str:
     return h.hexdigest()
 
 
-def missing(dataset: str, expected: str, data_root, how: str) -> UserError:
-    return UserError(f"{dataset} not found: expected {expected} under one of the data roots searched "
+def missing(dataset: str, expected: str, data_root, how: str) -> DatasetMissing:
+    return DatasetMissing(f"{dataset} not found: expected {expected} under one of the data roots searched "
                      f"({searched(data_root)}). {how}")
 
 

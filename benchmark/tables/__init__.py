@@ -99,5 +99,9 @@ class TableSpec:
     def hashed_config(self, config) -> dict:
         return {k: v for k, v in to_jsonable(config).items() if k not in self.unhashed_keys}
 
+    def model_requests(self, config) -> list:
+        """`requests(config)`, or none for a table that trains its models itself (gmm_modes)."""
+        return self.requests(config) if self.requests is not None else []
+
     def row(self, key: str) -> RowSpec:
         return next(r for r in self.rows if r.key == key)

@@ -23,6 +23,7 @@ import torch
 
 from benchmark import attr_classifier
 from benchmark.data import DataUnavailable
+from benchmark.draws import reconstructions_uint8, to_uint8
 from benchmark.protocols.attributes import SCORES, attribute_scores, best_counts, row_summary
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord, read_artifact
@@ -150,20 +151,6 @@ def classifier_config(cfg: CelebAAttrsConfig) -> attr_classifier.AttrClassifierC
                                                 checkpoint_every=cfg.checkpoint_every)
 
 
-def _to_uint8(x: torch.Tensor) -> torch.Tensor:
-    return (x.clamp(0, 1) * 255).round().to(torch.uint8)
-
-
-@torch.no_grad()
-def reconstructions(model, images: torch.Tensor, level: int, seed: int, batch: int = 500) -> torch.Tensor:
-    """8-bit reconstructions of uint8 images through `level`; the model's draws start from `seed`, so that the result
-    does not depend on what the model drew before (a resumed table gives the numbers of an uninterrupted one)."""
-    device = model.runtime.device
-    model.noise.manual_seed(seed)
-    return torch.cat([_to_uint8(model.reconstruct(c.to(device).float().div(255), level=level).float().cpu())
-                      for c in images.split(batch)])
-
-
 def _scores_of(classifier, images: torch.Tensor, truth: torch.Tensor) -> dict[str, np.ndarray]:
     return attribute_scores(truth.numpy(), classifier.predict(images).numpy())
 
@@ -254,8 +241,8 @@ def run(cfg: CelebAAttrsConfig, store: ResultStore, ctx: RunContext) -> None:
                                                 failure=trained.record["failure"], steps=info["steps"],
                                                 device=ctx.device, extra=info))
                 continue
-            test_recon = reconstructions(trained.model, x_test, level, derive_seed(seed, NAME, source, "test"))
-            train_recon = reconstructions(trained.model, x_train, level, derive_seed(seed, NAME, source, "train"))
+            test_recon = reconstructions_uint8(trained.model, x_test, level, derive_seed(seed, NAME, source, "test"))
+            train_recon = reconstructions_uint8(trained.model, x_train, level, derive_seed(seed, NAME, source, "train"))
             own, own_record = attr_classifier.fit(train_recon, y_train, clf_cfg,
                                                   ctx.cache_dir, ctx.device, ctx.progress,
                                                   f"{trained.key} level {level} reconstructions")
@@ -285,10 +272,10 @@ def hali_figure_data(model, images: torch.Tensor, seed: int) -> dict:
     x = images.to(model.runtime.device).float().div(255)
     rows = {"real": images}
     for level in (1, 2):
-        rows[f"z{level}"] = reconstructions(model, images, level, derive_seed(seed, "z", level))
+        rows[f"z{level}"] = reconstructions_uint8(model, images, level, derive_seed(seed, "z", level))
     model.noise.manual_seed(derive_seed(seed, "inpaint"))
     masked, filled = inpaint(model, x, torch.Generator().manual_seed(derive_seed(seed, "hole")))
-    rows["masked"], rows["inpainted"] = _to_uint8(masked.float().cpu()), _to_uint8(filled.float().cpu())
+    rows["masked"], rows["inpainted"] = to_uint8(masked.float().cpu()), to_uint8(filled.float().cpu())
     return {name: t.tolist() for name, t in rows.items()}
 
 

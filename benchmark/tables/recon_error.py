@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import torch
 
-from benchmark.data import DataUnavailable
+from benchmark.data import DataUnavailable, DatasetMissing
+from benchmark.draws import reconstruction_chunks
+from benchmark.models._image import to_unit
 from benchmark.fit import profile_config
 from benchmark.protocols.recon import reconstruction_distances
 from benchmark.registry import TABLES
@@ -128,10 +130,6 @@ def held_out(models: str, dataset: str, ctx: RunContext, limit: int = 0) -> tupl
     return images, {**split.provenance, "rows": [0, len(images)]}
 
 
-def _unit(x: torch.Tensor, device: str) -> torch.Tensor:
-    return x.to(device).float().div(255.0)
-
-
 def _put_unavailable(store: ResultStore, dataset: str, index: int, seed: int, reason: str, rows=None) -> None:
     for m in rows or MODELS:
         if not store.done(f"{dataset}_{m}/{index}"):
@@ -140,10 +138,8 @@ def _put_unavailable(store: ResultStore, dataset: str, index: int, seed: int, re
 
 @torch.no_grad()
 def _measure(model, embedder, x: torch.Tensor, level: int, seed: int) -> dict:
-    device = model.runtime.device
-    model.noise.manual_seed(seed)
-    x_unit = _unit(x, device)
-    x_hat = torch.cat([model.reconstruct(c, level=level) for c in x_unit.split(500)]).float()
+    x_unit = to_unit(x.to(model.runtime.device))
+    x_hat = torch.cat(list(reconstruction_chunks(model, x, level, seed)))
     embed = None
     if embedder is not None:
         def embed(batch):
@@ -161,7 +157,7 @@ def run(cfg: ReconErrorConfig, store: ResultStore, ctx: RunContext) -> None:
                 continue
             try:
                 images, prov = held_out(cfg.models, dataset, ctx, cfg.held_out_images)
-            except DataUnavailable as e:
+            except (DataUnavailable, DatasetMissing) as e:
                 _put_unavailable(store, dataset, index, seed, str(e))
                 continue
             provenance[dataset] = prov

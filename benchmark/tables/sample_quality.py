@@ -16,7 +16,8 @@ import numpy as np
 import torch
 
 from benchmark import fid
-from benchmark.data import DataUnavailable
+from benchmark.data import DataUnavailable, DatasetMissing
+from benchmark.draws import samples_uint8
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.rng import derive_seed
@@ -79,14 +80,6 @@ def _features(net, images: torch.Tensor, cfg: SampleQualityConfig, ctx: RunConte
     return fid.pool_features(net, images, batch=cfg.batch_size, device=ctx.device)
 
 
-@torch.no_grad()
-def _samples(model, n: int, seed: int, batch: int) -> torch.Tensor:
-    """n uint8 samples of the model, its draws starting from `seed`."""
-    model.noise.manual_seed(seed)
-    out = [model.sample(min(batch, n - i)).float().cpu() for i in range(0, n, batch)]
-    return (torch.cat(out).clamp(0, 1) * 255).round().to(torch.uint8)
-
-
 def run(cfg: SampleQualityConfig, store: ResultStore, ctx: RunContext) -> None:
     net = None
     provenance = {}
@@ -98,7 +91,7 @@ def run(cfg: SampleQualityConfig, store: ResultStore, ctx: RunContext) -> None:
                 continue
             try:
                 real, prov = held_out(cfg.models, dataset, ctx)
-            except DataUnavailable as e:
+            except (DataUnavailable, DatasetMissing) as e:
                 _unavailable(store, dataset, index, seed, str(e), pending)
                 continue
             if len(real) < cfg.n:
@@ -135,7 +128,7 @@ def run(cfg: SampleQualityConfig, store: ResultStore, ctx: RunContext) -> None:
                                             failure=trained.record["failure"], steps=info["steps"], device=ctx.device,
                                             extra=info))
                     continue
-                samples = _samples(trained.model, cfg.n, derive_seed(seed, NAME, dataset, row), cfg.batch_size)
+                samples = samples_uint8(trained.model, cfg.n, derive_seed(seed, NAME, dataset, row), cfg.batch_size)
                 value = fid.frechet_distance(_features(net, samples, cfg, ctx), real_features)
                 store.put_run(RunRecord(f"{dataset}_{row}", index, seed, steps=info["steps"], device=ctx.device,
                                         wall_s=time.perf_counter() - start, values={"fid": value, "n": cfg.n},
