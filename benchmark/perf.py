@@ -7,16 +7,21 @@ reference loop measured in the same process (interleaved, so that machine noise 
     python -m benchmark.perf --model gan_fm --arch mnist --seeds 1,2   (semi-supervised: see benchmark.perf_semi)
 
 Image architectures (every image family):
-  - plain: the loop written the common way: the same networks through torch's own nn.Conv2d / ConvTranspose2d /
-    Dropout calls, a torch DataLoader (shuffled TensorDataset of uint8 images, converted
-    per batch), and each player updated in turn with its own forward pass, loss.backward(inputs=its parameters) and
-    optimizer step (so every player's step recomputes the whole forward pass), in float32;
+  - plain: the loop as public ports write it (the PyTorch ALI port, patched only to run on current PyTorch): the
+    same networks through torch's own nn.Conv2d / ConvTranspose2d / Dropout calls, a torch DataLoader (shuffled
+    TensorDataset of uint8 images, converted per batch), one forward pass of every network, one backward pass per
+    player into its own parameters (backward(inputs=...): D's loss sees the fakes as detached), then every
+    optimiser's step, in float32;
   - suite: the suite's loop: images resident on the device as one tensor, batches by index, one forward pass for all
     players with per-player torch.autograd.grad; on CUDA also bf16 autocast and channels_last (and torch.compile
-    with --compile).  The AAE's phases are sequential by design, so its plain loop differs from the suite's only in
-    the DataLoader and backward().
+    with --compile); on a CPU with native bf16 (AVX512-BF16, AMX) also "suite +bf16", the same loop under bf16
+    autocast.  The AAE's phases are sequential by design, so its plain loop differs from the suite's only in the
+    DataLoader and the modules.
 The gmm (toy) networks: plain (nn.Linear / BatchNorm1d / Adam, one run, a D step on detached fakes then a G step),
 stacked x1 (the suite's model) and stacked xR (R runs batched, as the gmm_modes table trains them).
+Every run also times a 4096 x 4096 float32 matrix product interleaved with the loops: the machine's measured limit,
+so each loop's GFLOP/s is also a fraction of it.  FLOPs are counted by torch's FlopCounterMode (matrix products
+and convolutions).
 Medians over --repeats blocks of --block updates; ratios are per run against the plain loop.
 """
 from __future__ import annotations
@@ -25,6 +30,7 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -40,8 +46,10 @@ from benchmark.registry import MODELS
 from benchmark.rng import RunGenerators
 from benchmark.cli import entry_point, resolve_device
 from benchmark.perf_semi import benchmark_semi, print_semi
-from benchmark.runtime import Runtime
+from benchmark.runtime import Runtime, cpu_bf16_supported
 from benchmark.train import StackedBatcher
+
+MATMUL = "matmul"  # the contender that measures the machine's fp32 matmul rate in the same interleaved run
 
 
 class _Maxout(nn.Module):
@@ -154,15 +162,18 @@ def benchmark_toy(model: str, runs: int, batch: int, repeats: int, block: int) -
     contenders = [("plain (1 run)", 1, PlainToy(model, s, batch).step), ("stacked x1", 1, _stacked(model, s, 1, batch)),
                   (f"stacked x{runs}", runs, _stacked(model, s, runs, batch))]
     flops = {name: _flops(step) for name, _, step in contenders}
-    medians = _time_interleaved({name: step for name, _, step in contenders}, repeats, block, "cpu")
+    medians = _time_interleaved({**{name: step for name, _, step in contenders}, MATMUL: matmul_gflops("cpu")},
+                                repeats, block, "cpu")
+    limit = _limit_row(medians.pop(MATMUL))
     rows = []
     base = medians[contenders[0][0]]
     for name, r, _ in contenders:
         t = medians[name]
         rows.append({"loop": name, "runs": r, "ms_per_update": t * 1e3, "ms_per_update_per_run": t * 1e3 / r,
                      "updates_per_s_per_run": r / t, "gflop_per_update": flops[name] / 1e9,
-                     "gflops": flops[name] / t / 1e9, "speedup_per_run_vs_plain": base / (t / r)})
-    return rows
+                     "gflops": flops[name] / t / 1e9, "of_limit": flops[name] / t / 1e9 / limit["gflops"],
+                     "speedup_per_run_vs_plain": base / (t / r)})
+    return rows + [limit]
 
 
 def as_common_modules(model: ImageModel) -> ImageModel:
@@ -178,7 +189,10 @@ def as_common_modules(model: ImageModel) -> ImageModel:
 
 
 class PlainImageLoop:
-    """The common way: torch's modules, a DataLoader, and each player in turn: forward, zero_grad, backward, step."""
+    """The loop as public ports write it (e.g. the PyTorch ALI port, patched only to run on current PyTorch): torch's
+    modules, a DataLoader of uint8 images converted per batch, one forward pass of every network, then one
+    backward pass per player, each into its own parameters only (D's loss with the fakes detached, as far as its
+    gradient goes: backward(inputs=D's parameters)), and each optimiser's step once every gradient is in."""
 
     def __init__(self, model: ImageModel, images: torch.Tensor, batch: int, device: str):
         self.model, self.device = as_common_modules(model), device
@@ -201,11 +215,23 @@ class PlainImageLoop:
             model.train_step(batch)
             return
         model.train()
-        for name in list(model.optimizers):
-            player = [pl for pl in model.players(batch).values() if pl.optimizer is model.optimizers[name]][0]
+        players = list(model.players(batch).values())  # one forward pass of every network
+        for i, player in enumerate(players):
             player.optimizer.zero_grad(set_to_none=True)
-            player.loss.sum().backward(inputs=player.params)
+            player.loss.sum().backward(inputs=player.params, retain_graph=i < len(players) - 1)
+        for player in players:
             player.optimizer.step()
+
+
+def matmul_gflops(device: str, n: int = 4096) -> Callable[[], None]:
+    """One n x n float32 matrix product (2 n^3 FLOP): the machine's measured limit, timed beside the loops."""
+    gen = torch.Generator().manual_seed(0)
+    a, b = (torch.randn(n, n, generator=gen).to(device) for _ in range(2))
+    return lambda: torch.mm(a, b)
+
+
+def _limit_row(seconds: float, n: int = 4096) -> dict:
+    return {"loop": f"fp32 matmul {n}x{n} (limit)", "ms": seconds * 1e3, "gflops": 2 * n**3 / seconds / 1e9}
 
 
 def benchmark_image(model: str, arch: str, batch: int, repeats: int, block: int, device: str,
@@ -215,40 +241,52 @@ def benchmark_image(model: str, arch: str, batch: int, repeats: int, block: int,
     shape = plain_model.arch.image
     images = torch.randint(0, 256, (max(10 * batch, 1000), *shape), dtype=torch.uint8,
                            generator=torch.Generator().manual_seed(0))
-    suite_model = factory(seed=0, runtime=Runtime.for_device(device, compile=compile_))
-    batcher = StackedBatcher(images.to(device), batch, RunGenerators([0]))
-    contenders = {"plain": PlainImageLoop(plain_model, images, batch, device).step,
-                  "suite": lambda: suite_model.train_step(batcher.next())}
+    runtimes = [Runtime.for_device(device, compile=compile_)]
+    if device == "cpu" and cpu_bf16_supported():
+        runtimes.append(Runtime(device, bf16=True, compile=compile_))
+    contenders = {"plain": PlainImageLoop(plain_model, images, batch, device).step}
+    for runtime in runtimes:
+        suite_model = factory(seed=0, runtime=runtime)
+        batcher = StackedBatcher(images.to(device), batch, RunGenerators([0]))
+        label = "suite" + "".join(f" +{k}" for k in ("bf16", "channels_last", "compile") if getattr(runtime, k))
+        contenders[label] = lambda m=suite_model, b=batcher: m.train_step(b.next())
     flops = {name: _flops(step) for name, step in contenders.items()}
-    medians = _time_interleaved(contenders, repeats, block, device)
-    runtime = suite_model.runtime
-    suite_label = "suite" + "".join(f" +{k}" for k in ("bf16", "channels_last", "compile") if getattr(runtime, k))
+    medians = _time_interleaved({**contenders, MATMUL: matmul_gflops(device)}, repeats, block, device)
+    limit = _limit_row(medians.pop(MATMUL))
     rows = []
-    for name in contenders:
-        t = medians[name]
-        rows.append({"loop": suite_label if name == "suite" else name, "ms_per_update": t * 1e3,
-                     "images_per_s": batch / t, "gflop_per_update": flops[name] / 1e9,
-                     "gflops": flops[name] / t / 1e9, "speedup_vs_plain": medians["plain"] / t})
-    return rows
+    for name, t in medians.items():
+        rows.append({"loop": name, "ms_per_update": t * 1e3, "images_per_s": batch / t,
+                     "gflop_per_update": flops[name] / 1e9, "gflops": flops[name] / t / 1e9,
+                     "of_limit": flops[name] / t / 1e9 / limit["gflops"], "speedup_vs_plain": medians["plain"] / t})
+    return rows + [limit]
 
 
 def _print_toy(args, rows: list[dict]) -> None:
     print(f"{args.model}/toy, batch {args.batch}, {torch.get_num_threads()} threads, medians of "
           f"{args.repeats} blocks of {args.block} updates")
+    *loops, limit = rows
     print(f"{'loop':<14}{'ms/update':>11}{'ms/upd/run':>12}{'upd/s/run':>11}{'GFLOP/upd':>11}{'GFLOP/s':>9}"
-          f"{'x plain':>9}")
-    for r in rows:
+          f"{'of limit':>10}{'x plain':>9}")
+    for r in loops:
         print(f"{r['loop']:<14}{r['ms_per_update']:>11.2f}{r['ms_per_update_per_run']:>12.2f}"
               f"{r['updates_per_s_per_run']:>11.1f}{r['gflop_per_update']:>11.3f}{r['gflops']:>9.1f}"
-              f"{r['speedup_per_run_vs_plain']:>9.2f}")
+              f"{100 * r['of_limit']:>9.0f}%{r['speedup_per_run_vs_plain']:>9.2f}")
+    _print_limit(limit)
 
 
 def _print_image(model: str, arch: str, args, rows: list[dict]) -> None:
     print(f"{model}/{arch}, batch {args.batch}, device {args.device}, {torch.get_num_threads()} threads, medians of "
           f"{args.repeats} blocks of {args.block} updates")
-    for r in rows:
+    *loops, limit = rows
+    for r in loops:
         print(f"  {r['loop']:<28}{r['ms_per_update']:>10.2f} ms/update{r['images_per_s']:>10.1f} images/s"
-              f"{r['gflop_per_update']:>9.2f} GFLOP/update{r['gflops']:>8.1f} GFLOP/s{r['speedup_vs_plain']:>7.2f}x plain")
+              f"{r['gflop_per_update']:>9.2f} GFLOP/update{r['gflops']:>8.1f} GFLOP/s{100 * r['of_limit']:>5.0f}% "
+              f"of limit{r['speedup_vs_plain']:>7.2f}x plain")
+    _print_limit(limit)
+
+
+def _print_limit(limit: dict) -> None:
+    print(f"  {limit['loop']}: {limit['ms']:.1f} ms, {limit['gflops']:.1f} GFLOP/s (same run, interleaved)")
 
 
 def _seed_counts(value: str) -> list[int]:

@@ -107,11 +107,37 @@ def _save_atomic(obj: dict, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _first_nonfinite(losses: dict[str, torch.Tensor], run: int) -> str:
-    for name, value in losses.items():
-        if not torch.isfinite(value[run]):
-            return f"non-finite {name} ({float(value[run])})"
-    return "non-finite loss"
+#: updates between two reads of the non-finite-loss guard: every update on the CPU (a read costs nothing there); on
+#: CUDA every 100, so the hot loop never waits on the host (the failing update is still recorded exactly)
+NAN_CHECK_EVERY = {"cpu": 1, "cuda": 100}
+
+
+class NonFiniteGuard:
+    """For each run, the first update at which each loss was non-finite, kept on the losses' device (no host sync
+    when it is updated); `failures` reads it back (one sync)."""
+
+    def __init__(self):
+        self.first: torch.Tensor | None = None  # (losses, runs) update numbers, 0 while finite
+        self.names: list[str] = []
+
+    def update(self, losses: dict[str, torch.Tensor], step: int) -> None:
+        finite = torch.stack([torch.isfinite(v) for v in losses.values()])
+        if self.first is None:
+            self.first, self.names = torch.zeros(finite.shape, dtype=torch.long, device=finite.device), list(losses)
+        self.first = torch.where(~finite & (self.first == 0), step, self.first)
+
+    def failures(self, live: list[int]) -> dict[int, dict]:
+        """{run: {"step", "reason"}} of the live runs that have failed, naming every loss non-finite at that step."""
+        if self.first is None:
+            return {}
+        first, out = self.first.cpu(), {}
+        for run in live:
+            steps = first[:, run]
+            if steps.any():
+                step = int(steps[steps > 0].min())
+                names = [n for n, s in zip(self.names, steps.tolist()) if s == step]
+                out[run] = {"step": step, "reason": f"non-finite {', '.join(names)}"}
+        return out
 
 
 def _floats(losses: dict[str, torch.Tensor]) -> dict[str, list[float]]:
@@ -131,6 +157,7 @@ def train(
     progress: bool = True,
     snapshot: Callable[[int], None] | None = None,
     snapshot_every: int = 0,
+    nan_check_every: int = 0,
 ) -> TrainResult:
     """Train `model` to `steps` updates, resuming from `checkpoint` when it exists.
 
@@ -138,6 +165,9 @@ def train(
     refused.  `stop_after` ends the call early after that many total updates (the checkpoint is written), which is
     how an interruption is simulated in tests.  `snapshot(step)` is called every `snapshot_every` updates (before
     that update's checkpoint), e.g. to keep the model's classifier at that point for a learning curve.
+    Non-finite losses are read back every `nan_check_every` updates (0: NAN_CHECK_EVERY of the device) and before
+    every snapshot, checkpoint and the end; a run's failure records the exact update at which its loss went
+    non-finite, and a run stops counting as live when it is read.
     """
     result = TrainResult(steps_done=0)
     elapsed_before = 0.0
@@ -169,20 +199,26 @@ def train(
     bar = tqdm(total=steps, initial=result.steps_done, desc=desc, disable=not progress, leave=False,
                mininterval=2.0, dynamic_ncols=True)
     losses: dict[str, torch.Tensor] = {}
+    guard, check_every = NonFiniteGuard(), nan_check_every
     with bar:
         while result.steps_done < end and live:
             losses = model.train_step(batcher.next())
             result.steps_done += 1
-            finite = torch.stack([torch.isfinite(v) for v in losses.values()]).all(0)
-            for run in [r for r in live if not finite[r]]:
-                result.failures[run] = {"step": result.steps_done, "reason": _first_nonfinite(losses, run)}
-                live.remove(run)
+            step = result.steps_done
+            guard.update(losses, step)
+            check_every = check_every or NAN_CHECK_EVERY.get(next(iter(losses.values())).device.type, 1)
             bar.update(1)
-            if snapshot is not None and snapshot_every and result.steps_done % snapshot_every == 0:
-                snapshot(result.steps_done)
-            if live and result.steps_done % 50 == 0:
-                bar.set_postfix({k: f"{float(v[live].mean()):.3f}" for k, v in losses.items()}, refresh=False)
-            if checkpoint_every and result.steps_done % checkpoint_every == 0:
+            snapshot_now = snapshot is not None and snapshot_every and step % snapshot_every == 0
+            checkpoint_now = checkpoint_every and step % checkpoint_every == 0
+            if step % check_every == 0 or snapshot_now or checkpoint_now or step == end:
+                for run, failure in guard.failures(live).items():
+                    result.failures[run] = failure
+                    live.remove(run)
+                if live and step % max(50, check_every) == 0:
+                    bar.set_postfix({k: f"{float(v[live].mean()):.3f}" for k, v in losses.items()}, refresh=False)
+            if snapshot_now:
+                snapshot(step)
+            if checkpoint_now:
                 result.last_losses = _floats(losses)
                 save()
     result.finished = result.steps_done >= steps or not live

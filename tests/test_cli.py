@@ -58,7 +58,8 @@ def test_perf_runs_and_refuses_unknown_models(capsys):
 
     assert perf.main(["--model", "ali", "--arch", "toy", "--runs", "2", "--repeats", "1", "--block", "1"]) == 0
     out = capsys.readouterr().out
-    assert "plain (1 run)" in out and "stacked x2" in out and "GFLOP/s" in out
+    assert "plain (1 run)" in out and "stacked x2" in out and "GFLOP/s" in out and "of limit" in out
+    assert "fp32 matmul 4096x4096 (limit)" in out
     assert perf.main(["--model", "nope"]) == 2
     assert "unknown model 'nope'" in capsys.readouterr().err
     assert perf.main(["--model", "ali", "--arch", "svhm"]) == 2
@@ -73,7 +74,11 @@ def test_perf_measures_every_image_family_against_the_plain_loop_at_a_tiny_size(
     families = ("aae", "ali", "bigan", "gan", "hali", "iae", "vae")
     for family in families:
         assert f"{family}/mnist" in out
-    assert out.count("x plain") == 2 * len(families) and "images/s" in out
+    from benchmark.runtime import cpu_bf16_supported
+
+    loops = 3 if cpu_bf16_supported() else 2  # plain, suite (and suite +bf16 on a CPU with native bf16)
+    assert out.count("x plain") == loops * len(families) and "images/s" in out
+    assert out.count("of limit") == loops * len(families) and out.count("fp32 matmul 4096x4096") == len(families)
 
 
 @pytest.mark.parametrize("module", ["run", "fit", "render", "compare", "perf", "migrate"])

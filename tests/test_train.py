@@ -42,25 +42,47 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
         train(model, batcher, 5, checkpoint=tmp_path / "ck.pt", identity="b", progress=False)
 
 
-def test_a_forced_nan_is_recorded_with_its_step_and_the_other_run_finishes():
-    model, batcher = _setup()
-    original = model.train_step
-    calls = {"n": 0}
+def _poison_run_1_at_update(model, update: int) -> None:
+    """Run 1's discriminator weight becomes inf just before update `update` (its losses go non-finite there)."""
+    original, calls = model.train_step, {"n": 0}
 
     def poisoned_step(batch):
         calls["n"] += 1
-        if calls["n"] == 7:
+        if calls["n"] == update:
             with torch.no_grad():
                 model.discriminator.net[0].linear.weight[1].fill_(float("inf"))
         return original(batch)
 
     model.train_step = poisoned_step
+
+
+def test_a_forced_nan_is_recorded_with_its_step_and_the_other_run_finishes():
+    model, batcher = _setup()
+    _poison_run_1_at_update(model, 7)
     result = train(model, batcher, 20, progress=False)
     assert result.finished and result.steps_done == 20
     assert set(result.failures) == {1}
     assert result.failures[1]["step"] == 7
     assert "non-finite d_loss" in result.failures[1]["reason"]
     assert all(torch.isfinite(p[0]).all() for p in model.parameters())
+
+
+@pytest.mark.parametrize("check_every", [1, 5, 100])
+def test_a_guard_read_every_n_updates_records_the_exact_failing_update(check_every):
+    """The guard is read back every `check_every` updates (CUDA's way: no host sync per update); the failure still
+    carries the update at which the loss went non-finite, and the healthy run trains to the end."""
+    model, batcher = _setup()
+    _poison_run_1_at_update(model, 7)
+    result = train(model, batcher, 20, progress=False, nan_check_every=check_every)
+    assert result.steps_done == 20 and result.failures[1]["step"] == 7 and set(result.failures) == {1}
+
+
+def test_training_stops_at_the_first_guard_read_after_every_run_diverged():
+    model, batcher = _setup()
+    with torch.no_grad():
+        model.decoder[0].weight.fill_(float("nan"))
+    result = train(model, batcher, 50, progress=False, nan_check_every=10)
+    assert result.steps_done == 10 and {r: f["step"] for r, f in result.failures.items()} == {0: 1, 1: 1}
 
 
 def test_training_stops_when_every_run_has_diverged():
