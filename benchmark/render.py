@@ -193,8 +193,9 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
                if "subset" in str(p.get("full_or_subset", ""))]
     lines += [f"Subset data: {'; '.join(subsets)}."] if subsets else []
     lines += ["", _other_profiles(results_dir, spec.name, record["profile"]), ""]
-    for path in figures:
-        lines += [f"![{path.stem}](figures/{path.name})", ""]
+    for path in figures:  # written under tables/<profile>/figures/, or beside the table (a CSV)
+        link = f"figures/{path.name}" if path.parent.name == "figures" else path.name
+        lines += [f"![{path.stem}]({link})" if path.suffix == ".png" else f"[{path.name}]({link})", ""]
     lines += ["## Runs", "", _markdown(runs_frame(spec, record)), ""]
     failed = {k: r for k, r in record["runs"].items() if r["status"] == "failed"}
     if failed:
