@@ -20,7 +20,7 @@ from benchmark.nets.toy import ToySizes
 from benchmark.protocols.modes import mode_coverage, nearest_component
 from benchmark.protocols.recon import euclidean_error
 from benchmark.registry import MODELS, TABLES
-from benchmark.results import ResultStore, RunRecord
+from benchmark.results import ResultStore, RunRecord, write_json_atomic
 from benchmark.rng import RunGenerators, derive_seed
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
 from benchmark.train import StackedBatcher, train
@@ -200,7 +200,7 @@ def _train_group(row, cfg, indices, seeds, hparams, steps, data, ctx, store, dec
     batcher = StackedBatcher(data["train"].to(ctx.device), cfg.batch_size,
                              RunGenerators([derive_seed(s, "batches") for s in seeds], ctx.device))
     checkpoint = _cache(ctx, store) / f"{row}-{'-'.join(map(str, indices))}.pt"
-    curve = LearningCurve(checkpoint.with_suffix(".curve.json"), model, cfg, seeds, data["centres"])
+    curve = LearningCurve(checkpoint.with_suffix(".curve.json"), model, cfg, seeds, data["centres"], ctx.device)
     result = train(model, batcher, steps, checkpoint=checkpoint, identity=store.config_hash,
                    checkpoint_every=cfg.checkpoint_every, stop_after=ctx.stop_after,
                    desc=f"{NAME} {row} x{len(indices)}", progress=ctx.progress,
@@ -213,16 +213,18 @@ class LearningCurve:
     checkpoint so that a resumed run keeps the points taken before it stopped.  Each point samples the prior from
     its own streams (seeded by run and step), so taking it changes nothing in training."""
 
-    def __init__(self, path: Path, model, cfg: GMMModesConfig, seeds: list[int], centres: torch.Tensor):
+    def __init__(self, path: Path, model, cfg: GMMModesConfig, seeds: list[int], centres: torch.Tensor,
+                 device: str):
         self.path, self.model, self.cfg, self.seeds, self.centres = path, model, cfg, seeds, centres
+        self.device = device
         self.points: dict[str, list[dict]] = json.loads(path.read_text()) if path.exists() else {}
 
     def add(self, step: int) -> None:
-        gens = RunGenerators([derive_seed(s, "curve", step) for s in self.seeds], self.centres.device)
+        gens = RunGenerators([derive_seed(s, "curve", step) for s in self.seeds], self.device)
         samples = self.model.sample(self.cfg.n_eval_samples, gens).cpu()
         self.points[str(step)] = [mode_coverage(samples[r], self.centres, self.cfg.std, self.cfg.hq_sigmas)
                                   for r in range(len(self.seeds))]
-        self.path.write_text(json.dumps(self.points))
+        write_json_atomic(self.path, self.points)  # a kill mid-write must not leave a file the resume cannot read
 
     def of_run(self, r: int, final: dict) -> list[dict]:
         """Run r's points in update order, ending with the final evaluation at `final["step"]`."""
