@@ -70,7 +70,7 @@ class TableJob(submitit.helpers.Checkpointable):
             spec, config, store = open_table(self.table, self.profile, self.overrides, self.ctx, self.runs)
             spec.run(config, store.assign(self.cells, exclude=self.served if self.cells is None else ()), self.ctx)
             filled = sorted(c for c in self.cells or () if store.stored(c))
-            unavailable = sorted(c for c in self.cells or () if _unavailable(store, c))
+            unavailable = sorted(c for c in self.cells or () if store.unavailable(c))
             state.write("unavailable" if unavailable else "done", filled=filled, unavailable=unavailable)
             rendered = self.render and render_if_complete(self.table, self.profile, self.overrides, self.runs,
                                                           self.ctx)
@@ -116,7 +116,7 @@ def render_if_complete(table: str, profile: str, overrides: dict, runs: int | No
     spec, config, store = open_table(table, profile, overrides, ctx, runs)
     pairs = spec.model_requests(config)
     rest = JobState(jobs_dir(ctx, profile, table), REST).read()
-    if any(not _settled(store, c) for cells, _ in pairs for c in cells) or (rest or {}).get("state") != "done":
+    if any(not store.settled(c) for cells, _ in pairs for c in cells) or (rest or {}).get("state") != "done":
         return False
     with record_lock(store.path):
         render_all(ctx.results_dir, ctx.tables_dir, [profile], [table])
@@ -195,7 +195,8 @@ def launch(table: str, profile: str, overrides: dict, ctx: RunContext, launcher:
 
 def status(table: str, profile: str, overrides: dict, runs: int | None, ctx: RunContext) -> list[dict]:
     """Every job of the table as the plan sees it now: name, cells, job id, and state: done (its cells stored),
-    unavailable (it ended with cells whose data is missing, named in the error column), failed (with the error), running, interrupted (requeued or killed; the next launch resumes it), pending
+    unavailable (it ended with cells whose data is missing, named in the error column), failed (with the error),
+    running, interrupted (requeued or killed; the next launch resumes it), pending
     (submitted, not started) or not submitted."""
     spec, config, store = open_table(table, profile, overrides, ctx, runs)
     folder = jobs_dir(ctx, profile, table)
@@ -219,16 +220,6 @@ def status(table: str, profile: str, overrides: dict, runs: int | None, ctx: Run
                     "error": said.get("error", "") if state == "failed" else
                     ", ".join(said.get("unavailable", [])) if state == "unavailable" else ""})
     return out
-
-
-def _unavailable(store, cell: str) -> bool:
-    run = store.run(cell)
-    return run is not None and run["status"] == "unavailable"
-
-
-def _settled(store, cell: str) -> bool:
-    """Stored, or recorded as unavailable (its data is missing: a later launch tries it again)."""
-    return store.stored(cell) or _unavailable(store, cell)
 
 
 def _alive(said: dict) -> bool:

@@ -232,6 +232,15 @@ class ResultStore:
         run = self.run(run_id)
         return run is not None and run["status"] in ("ok", "failed")
 
+    def unavailable(self, run_id: str) -> bool:
+        """Recorded as data unavailable (tried again on the next call)."""
+        run = self.run(run_id)
+        return run is not None and run["status"] == "unavailable"
+
+    def settled(self, run_id: str) -> bool:
+        """Stored, or recorded as data unavailable: nothing more to do for it until the data changes."""
+        return self.stored(run_id) or self.unavailable(run_id)
+
     def runs_of(self, row: str) -> dict[str, dict]:
         return {k: v for k, v in self.record["runs"].items() if v["row"] == row}
 
