@@ -142,7 +142,8 @@ def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
     images = data.images[: request.fit.train_images or None]
     runtime = Runtime.for_device(ctx.device, compile=ctx.compile)
     numerics = {k: v for k, v in to_jsonable(runtime).items() if k != "compile"}  # compile changes no result
-    semi = MODELS.get(request.family).semi_supervised
+    entry = MODELS.get(request.family)
+    semi = entry.semi_supervised
     if semi != (request.fit.labels_per_class > 0):
         raise UserError(f"{request.family!r} {'needs' if semi else 'takes no'} labels: set labels_per_class "
                         f"{'> 0' if semi else 'to 0'}")
@@ -151,6 +152,8 @@ def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
                 "fit": {k: v for k, v in to_jsonable(request.fit).items()
                         if k not in ("checkpoint_every", "snapshot_epochs")},
                 "model_config": to_jsonable(config), "runtime": numerics}
+    if entry.revision:
+        identity["revision"] = entry.revision
     return ModelPlan(request, config, data, images, runtime, identity, config_hash(identity))
 
 

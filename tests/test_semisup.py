@@ -103,6 +103,23 @@ def test_the_learning_rate_decays_over_the_last_third_as_the_svhn_script():
     assert factors == pytest.approx({e: min(3 - e / 300, 1.0) for e in factors})
 
 
+def test_each_optimiser_keeps_its_own_base_rate_under_the_schedule():
+    """The AAE's adversarial phases run at adversarial_lr, its other phases at lr, before and after the decay (the
+    schedule once set every optimiser to lr)."""
+    model = SemiSupervisedAAE(MNIST_AAE, SemiAAEConfig(hidden=16, lr=1e-3, adversarial_lr=2e-4, decay_fraction=0.5))
+    model.set_training_length(steps=40, steps_per_epoch=10)
+
+    def rates():
+        return {name: o.param_groups[0]["lr"] for name, o in model.optimizers.items()}
+
+    model.train_step(_mnist_batch())
+    assert rates() == {"reconstruction": 1e-3, "discriminators": 2e-4, "generator": 2e-4, "classifier": 1e-3}
+    model.step_count = 30  # epoch 3 of 4: factor (4 - 3) / 2
+    model.set_learning_rates()
+    assert rates() == pytest.approx({"reconstruction": 5e-4, "discriminators": 1e-4, "generator": 1e-4,
+                                     "classifier": 5e-4})
+
+
 def test_the_streams_repeat_the_labelled_set_and_pass_over_every_image():
     images = torch.arange(60).view(60, 1, 1, 1).to(torch.uint8)
     labels = torch.arange(60) % 3

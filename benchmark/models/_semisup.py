@@ -64,10 +64,12 @@ class SemiSupervisedModel(ImageModel):
         return min(1.0, (epochs - epoch) / (self.config.decay_fraction * epochs))
 
     def set_learning_rates(self) -> None:
-        lr = self.config.lr * self.lr_factor()
+        """Every optimiser's learning rate at its own base rate times `lr_factor` (the AAE's adversarial phases have
+        a base rate of their own; the base is kept in the group as "initial_lr", as torch's schedulers keep it)."""
+        factor = self.lr_factor()
         for optimizer in self.optimizers.values():
             for group in optimizer.param_groups:
-                group["lr"] = lr
+                group["lr"] = group.setdefault("initial_lr", group["lr"]) * factor
 
     def after_update(self) -> None:
         self.step_count += 1

@@ -136,4 +136,5 @@ def _builder(arch: SemiArch):
 
 MODELS.register("aae_semi", ModelEntry(
     "aae_semi", "semi-supervised AAE: q(y|x) and q(z|x) with adversarial Cat(K) and N(0, I) priors (AAE section 5)",
-    {name: _builder(arch) for name, arch in ARCHS.items()}, SemiAAEConfig(), semi_supervised=True))
+    {name: _builder(arch) for name, arch in ARCHS.items()}, SemiAAEConfig(), semi_supervised=True,
+    revision=1))  # 1: the adversarial phases train at adversarial_lr (every phase ran at lr before)
