@@ -53,7 +53,10 @@ def environment() -> dict:
             versions[package] = "absent"
     return {
         "git_commit": git("rev-parse", "HEAD") or "unknown",
-        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no")),
+        # the code's changes only: results/ and tables/ are what runs write (a run that replaces a stored record, or
+        # the record it is adding to, runs the committed code all the same)
+        "git_dirty": bool(git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)results",
+                              ":(exclude)tables")),
         "versions": versions,
         "platform": platform.platform(),
     }
