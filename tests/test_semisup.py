@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from benchmark.models.aae_semi import SemiSupervisedAAE, MNIST_AAE, SemiAAEConfig
+from benchmark.models._game import update_players
+from benchmark.models.iae_semi import SemiIAEConfig, SemiSupervisedIAE
 from benchmark.models.gan_fm import CONFIGS as FM_CONFIGS, _builder as fm_builder
 from benchmark.errors import UserError
 from benchmark.models.kplus1 import ALI_CONFIGS, CONFIGS as KP_CONFIGS, ALIKPlusOne, HALIKPlusOne
@@ -236,6 +238,43 @@ def test_the_aae_phases_move_their_own_networks():
     assert all(p.grad is None for p in model.parameters())
     logits = model.classify(torch.randint(0, 256, (5, 1, 28, 28), dtype=torch.uint8))
     assert logits.shape == (5, 10)
+
+
+IAE_PLAYERS = ("d_rec", "d_y", "d_z", "decoder", "encoder")
+
+
+@pytest.mark.parametrize("frozen", IAE_PLAYERS)
+def test_each_semi_iae_player_moves_only_its_own_network(frozen, monkeypatch):
+    """The five adversarial players of one update: with one player's optimiser off, its network stays as it was and
+    every other network moves (each gradient from its own loss, none left behind)."""
+    model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32))
+    _freeze(model.optimizers[frozen], monkeypatch)
+    before = {name: _params(getattr(model, name)) for name in IAE_PLAYERS}
+    model.train()
+    update_players(list(model.players(model.unit(_mnist_batch().x_unl)).values()))
+    assert {name: any(_moved(params, getattr(model, name))) for name, params in before.items()} == \
+        {name: name != frozen for name in IAE_PLAYERS}
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_semi_iae_labels_reach_only_the_classifier_and_its_reconstructions_follow_the_local_noise():
+    after = {}
+    for shift in (0, 3):
+        model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32))
+        batch = _mnist_batch()
+        losses = model.train_step(batch._replace(y_lab=(batch.y_lab + shift) % 10))
+        assert set(losses) == {*IAE_PLAYERS, "class_loss"}
+        after[shift] = {name: _params(getattr(model, name)) for name in IAE_PLAYERS}
+    for name in IAE_PLAYERS:
+        same = all(torch.equal(a, b) for a, b in zip(after[0][name], after[3][name]))
+        assert same == (name != "encoder"), name
+    x = model.unit(_mnist_batch(4, seed=2).x_unl)
+    assert torch.equal(model.reconstruct(x), model.reconstruct(x)), "no local noise: deterministic"
+    noisy = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32, noise_dim=5))
+    assert noisy.reconstruct(x).shape == (4, 1, 28, 28)
+    assert not torch.equal(noisy.reconstruct(x), noisy.reconstruct(x)), "local noise: a fresh draw each call"
+    with pytest.raises(UserError, match="noise_dim"):
+        SemiIAEConfig(noise_dim=-1)
 
 
 def test_classify_uses_the_average_and_puts_the_live_parameters_back():

@@ -47,29 +47,33 @@ ARCHS = {"mnist": MNIST_AAE, "svhn": SemiArch("svhn", (3, 32, 32), 10),
          "cifar10": SemiArch("cifar10", (3, 32, 32), 10)}
 
 
-class SemiSupervisedAAE(SemiSupervisedModel):
-    def __init__(self, arch: SemiArch, config: SemiAAEConfig = SemiAAEConfig(), seed: int = 0,
-                 runtime: Runtime = Runtime()):
+class CategoricalStyleAutoencoder(SemiSupervisedModel):
+    """What the semi-supervised AAE and IAE share: the encoder's two heads from one trunk (q(y|x) and the style z),
+    the adversarial priors Cat(K) on y and N(0, I) on z with a discriminator each, the decoder fed (y, z) and the
+    classifier q(y|x).  Subclasses build their reconstruction networks (`build_reconstruction`), their optimisers
+    (`make_optimizers`) and the update."""
+
+    def __init__(self, arch: SemiArch, config: SemiAAEConfig, seed: int, runtime: Runtime):
         super().__init__(arch, config, seed, runtime)
         pixels, k, h = arch.image[0] * arch.image[1] * arch.image[2], arch.classes, config.hidden
         with seeded(self.init_seed):
             self.encoder = SemiEncoder(pixels, h, k, config.style_dim)
-            self.decoder = mlp([k + config.style_dim, h, h, pixels])
+            self.build_reconstruction(pixels)
             self.d_y = mlp([k, h, h, 1])
             self.d_z = mlp([config.style_dim, h, h, 1])
         self.classifier_net = self.encoder
         self.finish()
-
-        def adam(params, lr):
-            return torch.optim.Adam(params, lr=lr, betas=(config.beta1, 0.999))
-
-        self.optimizers = {
-            "reconstruction": adam(list(self.encoder.parameters()) + list(self.decoder.parameters()), config.lr),
-            "discriminators": adam(list(self.d_y.parameters()) + list(self.d_z.parameters()), config.adversarial_lr),
-            "generator": adam(self.encoder.parameters(), config.adversarial_lr),
-            "classifier": adam(self.classifier_params(), config.lr),
-        }
+        self.optimizers = self.make_optimizers()
         self.start_average()
+
+    def build_reconstruction(self, pixels: int) -> None:
+        raise NotImplementedError
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        raise NotImplementedError
+
+    def adam(self, params, lr: float) -> torch.optim.Adam:
+        return torch.optim.Adam(params, lr=lr, betas=(self.config.beta1, 0.999))
 
     def classifier_params(self) -> list[nn.Parameter]:
         """q(y|x): the trunk and the class head (the style head plays no part in classification)."""
@@ -92,6 +96,42 @@ class SemiSupervisedAAE(SemiSupervisedModel):
         classes = torch.randint(k, (n,), generator=self.noise, device=self.noise.device)
         return F.one_hot(classes, k).float(), self.randn(n, self.config.style_dim)
 
+    def decoder_input(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([y, z], 1)
+
+    def class_phase(self, batch: SemiBatch) -> torch.Tensor:
+        """Semi-supervised classification: one step of the cross-entropy of q(y|x) on the labelled batch."""
+        logits_lab, _, _ = self._codes(self.unit(batch.x_lab))
+        class_loss = F.cross_entropy(logits_lab, batch.y_lab.to(self.runtime.device))
+        update_players([Player(class_loss.view(1), self.classifier_params(), self.optimizers["classifier"])])
+        return class_loss.detach().view(1)
+
+    @torch.no_grad()
+    def sample(self, n: int) -> torch.Tensor:
+        self.eval()
+        y, z = self._prior(n)
+        return torch.sigmoid(self.decoder(self.decoder_input(y, z))).view(n, *self.arch.image)
+
+
+class SemiSupervisedAAE(CategoricalStyleAutoencoder):
+    def __init__(self, arch: SemiArch, config: SemiAAEConfig = SemiAAEConfig(), seed: int = 0,
+                 runtime: Runtime = Runtime()):
+        super().__init__(arch, config, seed, runtime)
+
+    def build_reconstruction(self, pixels: int) -> None:
+        self.decoder = mlp([self.arch.classes + self.config.style_dim, self.config.hidden, self.config.hidden,
+                            pixels])
+
+    def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        cfg = self.config
+        return {
+            "reconstruction": self.adam(list(self.encoder.parameters()) + list(self.decoder.parameters()), cfg.lr),
+            "discriminators": self.adam(list(self.d_y.parameters()) + list(self.d_z.parameters()),
+                                        cfg.adversarial_lr),
+            "generator": self.adam(self.encoder.parameters(), cfg.adversarial_lr),
+            "classifier": self.adam(self.classifier_params(), cfg.lr),
+        }
+
     def train_step(self, batch: SemiBatch) -> dict[str, torch.Tensor]:
         self.train()
         self.set_learning_rates()
@@ -99,7 +139,7 @@ class SemiSupervisedAAE(SemiSupervisedModel):
         n = len(x)
         # 1. reconstruction
         _, y, z = self._codes(x)
-        recon = F.binary_cross_entropy_with_logits(self.decoder(torch.cat([y, z], 1)), x.flatten(1))
+        recon = F.binary_cross_entropy_with_logits(self.decoder(self.decoder_input(y, z)), x.flatten(1))
         update_players([Player(recon.view(1), list(self.encoder.parameters()) + list(self.decoder.parameters()),
                                self.optimizers["reconstruction"])])
         # 2. regularisation: the discriminators on [prior; encoder], then the encoder against them
@@ -113,18 +153,10 @@ class SemiSupervisedAAE(SemiSupervisedModel):
         g_loss = F.softplus(-self.d_y(y)).mean() + F.softplus(-self.d_z(z)).mean()  # non-saturating
         update_players([Player(g_loss.view(1), list(self.encoder.parameters()), self.optimizers["generator"])])
         # 3. semi-supervised classification on the labelled batch
-        logits_lab, _, _ = self._codes(self.unit(batch.x_lab))
-        class_loss = F.cross_entropy(logits_lab, batch.y_lab.to(self.runtime.device))
-        update_players([Player(class_loss.view(1), self.classifier_params(), self.optimizers["classifier"])])
+        class_loss = self.class_phase(batch)
         self.after_update()
         return {"recon": recon.detach().view(1), "d_loss": d_loss.detach(), "g_loss": g_loss.detach().view(1),
-                "class_loss": class_loss.detach().view(1)}
-
-    @torch.no_grad()
-    def sample(self, n: int) -> torch.Tensor:
-        self.eval()
-        y, z = self._prior(n)
-        return torch.sigmoid(self.decoder(torch.cat([y, z], 1))).view(n, *self.arch.image)
+                "class_loss": class_loss}
 
 
 def _builder(arch: SemiArch):
