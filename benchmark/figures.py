@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from benchmark.results import read_artifact  # noqa: E402
 
 FIGURE7_COLUMNS = (("ali", "ALI"), ("gan_inverse", "GAN + inverse mapping"),
-                   ("gan_posthoc", "GAN + post-hoc inference"), ("vae", "VAE"))
+                   ("gan_posthoc", "GAN + post-hoc inference"), ("vae", "VAE"), ("iae", "IAE [ours]"))
 FIGURE7_ROWS = ("data", "latent codes", "reconstructions", "prior samples", "generated samples")
 
 
@@ -32,14 +32,15 @@ def _component_colours() -> np.ndarray:
 
 def gmm_figure7(record: dict, record_path: Path, best_run, out_dir: Path) -> list[Path]:
     """ALI Figure 7: rows data / latent codes / reconstructions / prior samples / generated samples; columns ALI,
-    GAN + inverse mapping, GAN + post-hoc inference, VAE; points coloured by mixture component (the points are the
+    GAN + inverse mapping, GAN + post-hoc inference, VAE (the paper's) and IAE (ours); points coloured by mixture component (the points are the
     artifacts beside the record)."""
     runs, colours = record["runs"], _component_colours()
     if "figure_data" not in record["artifacts"]:
         return []
     data = read_artifact(record_path, record["artifacts"]["figure_data"])
     x, x_comp = np.array(data["points"]), np.array(data["component"])
-    fig, axes = plt.subplots(5, 4, figsize=(10, 12.5), squeeze=False)
+    fig, axes = plt.subplots(len(FIGURE7_ROWS), len(FIGURE7_COLUMNS), figsize=(2.5 * len(FIGURE7_COLUMNS), 12.5),
+                             squeeze=False)
     for col, (row_key, title) in enumerate(FIGURE7_COLUMNS):
         run_id = best_run({k: v for k, v in runs.items() if v["row"] == row_key})
         run = runs.get(run_id) if run_id else None

@@ -18,8 +18,8 @@ def _run(tmp: Path, stop_after=None, overrides=FAST, cache="cache"):
 def test_more_runs_add_only_the_new_ones(tmp_path):
     first = _run(tmp_path).record
     more = _run(tmp_path, overrides={**FAST, "runs": 3}).record
-    assert {"ali/2", "gan/2"} <= set(more["runs"])
-    for run_id in ("ali/0", "ali/1", "gan/0", "gan/1"):
+    assert {"ali/2", "gan/2", "iae/2"} <= set(more["runs"])
+    for run_id in ("ali/0", "ali/1", "gan/0", "gan/1", "iae/0", "iae/1"):
         assert more["runs"][run_id]["values"] == first["runs"][run_id]["values"]
 
 
@@ -55,7 +55,7 @@ def test_learning_curve_is_stored_per_run_and_taking_it_changes_no_number(tmp_pa
     plain = _run(tmp_path / "plain", overrides=FAST, cache="b").record
     for run_id, run in curved["runs"].items():
         curve = run["extra"]["curve"]
-        assert [p["step"] for p in curve] == ([10, 20, 30, 40] if run["row"] in ("ali", "gan") else [10, 20])
+        assert [p["step"] for p in curve] == ([10, 20, 30, 40] if run["row"] in gmm_modes.TRAINED_ROWS else [10, 20])
         assert {k: curve[-1][k] for k in gmm_modes.CURVE_VALUES} == \
             {k: run["values"][k] for k in gmm_modes.CURVE_VALUES}
         assert run["values"] == plain["runs"][run_id]["values"]

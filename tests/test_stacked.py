@@ -5,6 +5,7 @@ from torch import nn
 from benchmark.models._stacked import RunHyperparams
 from benchmark.models.ali import ToyALI
 from benchmark.models.gan import ToyGAN
+from benchmark.models.iae import ToyIAE
 from benchmark.nets.stacked import StackedBatchNorm, StackedLinear
 from benchmark.nets.toy import ToySizes
 from benchmark.rng import RunGenerators
@@ -43,7 +44,7 @@ def test_stacked_linear_is_one_matmul_per_run_with_its_own_init_std():
         torch.testing.assert_close(y[r], x[r] @ layer.weight[r] + layer.bias[r], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("cls", [ToyGAN, ToyALI])
+@pytest.mark.parametrize("cls", [ToyGAN, ToyALI, ToyIAE])
 def test_each_player_gets_only_the_gradient_of_its_own_loss(cls, monkeypatch):
     torch.manual_seed(0)
     assert_each_player_gets_only_its_own_gradient(cls(SMALL, _hp(2), [3, 4]), torch.randn(2, 32, 2), monkeypatch)

@@ -10,7 +10,9 @@ reconstruction GAN's label-swapped loss; the encoder that loss plus the regulari
 
 The paper body could not be read (the slides give the settings); every other choice is [ours] and named in IAEConfig:
 the networks are the suite's ALI networks of the dataset (encoder, decoder fed [z; n] as channels, D_rec = the joint
-discriminator on (x, z)), D_reg = the ALI D(z) pathway with a linear output; ALI's Adam.
+discriminator on (x, z)), D_reg = the ALI D(z) pathway with a linear output; ALI's Adam.  On the 25-Gaussian mixture
+(the gmm_modes table, `ToyIAE`) the networks are ALI's gmm networks: its noise-fed encoder, its decoder without local
+noise, its maxout discriminator on (x, z) as D_rec and on z as D_reg.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from benchmark.errors import UserError
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses, update_players
 from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, seeded
+from benchmark.models._stacked import NoiseEncoderModel
+from benchmark.nets import toy
 from benchmark.nets.ali_image import Decoder, Encoder, ImageArch, JointDiscriminator
 from benchmark.nets.image_archs import IMAGE_ARCHS
 from benchmark.nets.layers import ConvStack, Layer
@@ -120,6 +124,33 @@ class ImageIAE(ImageAutoencoder):
         return self.d_rec.d_x(x).flatten(1)
 
 
+class ToyIAE(NoiseEncoderModel):
+    """The IAE's four-player game on the mixture, R runs stacked: the gmm ALI's encoder z = E([x, eps]) and decoder
+    G(z) [ours: no local noise, a 2-d code reconstructs 2-d points], D_rec on (x, z) vs (G(z), z), D_reg on prior
+    draws vs codes, every player with its run's Adam."""
+
+    def __init__(self, sizes, hparams, seeds, device="cpu"):
+        super().__init__(sizes, hparams, seeds, device)
+        self.d_rec = toy.Discriminator(self.init_gens, sizes, self.init_std, sizes.x_dim + sizes.z_dim)
+        self.d_reg = toy.Discriminator(self.init_gens, sizes, self.init_std, sizes.z_dim)
+        self.optimizers = {name: self.adam(list(getattr(self, name).parameters()))
+                           for name in ("d_rec", "d_reg", "decoder", "encoder")}
+
+    def players(self, batch: torch.Tensor) -> dict[str, Player]:
+        n = batch.shape[1]
+        z = self._encode(batch, self.noise)
+        pairs = torch.cat([torch.cat([batch, z], -1), torch.cat([self.decoder(z), z], -1)], dim=1)
+        d_rec_loss, g_rec_loss = adversarial_losses(self.d_rec(pairs), n)
+        prior = self.noise.randn(n, self.sizes.z_dim)
+        d_reg_loss, g_reg_loss = adversarial_losses(self.d_reg(torch.cat([prior, z], dim=1)), n)
+
+        def player(name: str, loss: torch.Tensor) -> Player:
+            return Player(loss, list(getattr(self, name).parameters()), self.optimizers[name])
+
+        return {"d_rec": player("d_rec", d_rec_loss), "d_reg": player("d_reg", d_reg_loss),
+                "decoder": player("decoder", g_rec_loss), "encoder": player("encoder", g_rec_loss + g_reg_loss)}
+
+
 def _builder(arch: ImageArch):
     def build(config: IAEConfig = CONFIGS[arch.name], seed: int = 0, runtime: Runtime = Runtime()):
         return ImageIAE(arch, config, seed, runtime)
@@ -128,6 +159,6 @@ def _builder(arch: ImageArch):
 
 MODELS.register("iae", ModelEntry(
     "iae", "Implicit Autoencoder: a reconstruction GAN on (x, z) with an implicit decoder G(z, n) and a "
-    "regularisation GAN on z (Makhzani 2018)", {a.name: _builder(a) for a in IMAGE_ARCHS if a.name in CONFIGS},
-    CONFIGS))
+    "regularisation GAN on z (Makhzani 2018)",
+    {**{a.name: _builder(a) for a in IMAGE_ARCHS if a.name in CONFIGS}, "toy": ToyIAE}, CONFIGS))
 

@@ -1,6 +1,6 @@
-"""gmm_modes: modes of the 25-Gaussian mixture covered by ALI and GAN (ALI section 4.5 and Figure 7).
+"""gmm_modes: modes of the 25-Gaussian mixture covered by ALI and GAN (ALI section 4.5 and Figure 7), and by the IAE.
 
-ALI and GAN each train `runs` runs whose learning rate, beta1 and init std are drawn at random; the runs of a row
+ALI, GAN and IAE each train `runs` runs whose learning rate, beta1 and init std are drawn at random; the runs of a row
 train together as one stacked model (every run keeps its own parameters, statistics and random streams).  The
 inference variants of Figure 7 (GAN + inverse mapping, GAN + post-hoc learned inference) are built on the
 best-covering GAN run; the VAE uses that run's seed and hyperparameters.
@@ -85,6 +85,7 @@ ROWS = (
     RowSpec("gan", "GAN", {"modes_covered": PaperValue(
         "10.4 ± 9.2 (min 1, max 22)", 10.4, "ALI (Dumoulin et al. 2017), section 4.5",
         "over 10 runs; std convention not stated")}),
+    RowSpec("iae", "IAE [ours: the slides show the mixture, no count]"),
     RowSpec("gan_inverse", "GAN + inverse mapping"),
     RowSpec("gan_posthoc", "GAN + post-hoc learned inference"),
     RowSpec("vae", "VAE"),
@@ -108,7 +109,13 @@ CHOICES = (
     "frozen, so their mode counts repeat the GAN's. The inverse-mapping encoder is the ALI encoder (noise input kept).",
     "[ours] VAE: Gaussian q(z|x) from the ALI encoder body (x -> 400 -> 400 -> (mu, log sigma)), the GAN generator as "
     "decoder mean, fixed observation std vae_obs_std, trained from scratch with the best GAN run's hyperparameters.",
-    "[ours] Figure 7's ALI column shows the best-covering ALI run (same tie-breaks as the GAN).",
+    "[ours] Figure 7's ALI column shows the best-covering ALI run (same tie-breaks as the GAN); its IAE column (not in "
+    "the paper) the best-covering IAE run.",
+    "[ours] IAE (Makhzani 2018; the slides show it learning a mixture of Gaussians, with no count): ALI's gmm encoder "
+    "z = E([x, eps]) and decoder G(z) (no local noise), ALI's maxout discriminator on (x, z) pairs against (G(z), z) "
+    "as the reconstruction GAN's D_rec and on z (prior draws against codes) as the regularisation GAN's D_reg; four "
+    "players from one forward pass, simultaneous, each with its run's Adam; run i shares run i's drawn lr, beta1 and "
+    "init std with ALI and GAN.",
     "[code] D and G are updated simultaneously from one forward pass; the discriminator has no BatchNorm and no "
     "dropout; BatchNorm momentum 0.05 (PyTorch convention), eps 1e-4; Adam beta2 0.999.",
     "[ours] The runs of a row are trained stacked (one batched model); each run has its own parameters, BatchNorm "
@@ -126,6 +133,7 @@ COLUMNS = (
 )
 
 VARIANTS = ("gan_inverse", "gan_posthoc", "vae")
+TRAINED_ROWS = ("ali", "gan", "iae")  # the rows of `runs` runs each, with paired hyperparameters
 
 
 def sizes(cfg: GMMModesConfig) -> ToySizes:
@@ -177,6 +185,7 @@ def protocol(cfg: GMMModesConfig) -> dict:
         "vae_obs_std": cfg.vae_obs_std,
         "std_over_runs": "population (ddof 0)",
         "updates": "simultaneous D and G from one forward pass",
+        "iae_row": "ALI's gmm networks; D_rec on (x, z), D_reg on z; paired hyperparameters",
     }
 
 
@@ -366,7 +375,7 @@ def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
     _cache(ctx, store).mkdir(parents=True, exist_ok=True)
     store.put_artifact("figure_data", {"points": _points(data["heldout"][: cfg.figure_points]),
                                        "component": data["heldout_component"][: cfg.figure_points].tolist()})
-    for row in ("ali", "gan"):
+    for row in TRAINED_ROWS:
         if not _run_row(row, cfg, data, ctx, store):
             return
     _run_variants(cfg, data, ctx, store)
@@ -386,7 +395,7 @@ def _figures(record: dict, record_path: Path, out_dir: Path) -> list[Path]:
 
 TABLES.register(NAME, TableSpec(
     name=NAME,
-    title="Modes of the 25-Gaussian mixture covered (ALI section 4.5, Figure 7)",
+    title="Modes of the 25-Gaussian mixture covered (ALI section 4.5, Figure 7; the IAE row ours)",
     source="ALI (Dumoulin et al., ICLR 2017) section 4.5; official code IshmaelBelghazi/ALI experiments/gmm",
     config_cls=GMMModesConfig,
     profiles=PROFILES,
@@ -399,4 +408,5 @@ TABLES.register(NAME, TableSpec(
     hparam_columns=("lr", "beta1", "init_std"),
     figures=_figures,
     scale_note=scale_note,
+    row_local={"protocol.iae_row": ("iae",)},
 ))
