@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             raise UserError("--arch toy measures --model ali or gan on --device cpu")
         _print_toy(args, benchmark_toy(args.model, args.runs, args.batch, args.repeats, args.block))
         return 0
-    families = [n for n, e in MODELS.items() if any(a != "toy" for a in e.archs)]
+    families = [n for n, e in MODELS.items() if any(a != "toy" for a in e.archs) and not e.clustering]
     unsupervised = [n for n in families if not MODELS.get(n).semi_supervised]
     models = unsupervised if args.model == "all" else _names(args.model, families, "model")
     for model in models:

@@ -22,7 +22,7 @@ T = ["--table", "gmm_modes", "--profile", "smoke"]
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["--table", "nope"], "unknown table 'nope'; valid tables: celeba_attrs, cifar10_semi, gmm_modes, mnist_semi, recon_error, sample_quality, svhn_semi"),
+    (["--table", "nope"], "unknown table 'nope'; valid tables: celeba_attrs, cifar10_semi, gmm_modes, mnist_cluster, mnist_semi, recon_error, sample_quality, svhn_semi"),
     (["--table", "gmm_modes", "--profile", "huge"], "unknown profile 'huge'; valid profiles: paper, small, smoke"),
     (T + ["--device", "tpu"], "unknown device 'tpu'"),
     (T + ["--set", "stepz=3"], "unknown config key(s) 'stepz'"),
@@ -43,7 +43,7 @@ def test_the_module_entry_point_exits_2(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "benchmark.run", "--table", "nope", "--results-dir", str(tmp_path)],
                           capture_output=True, text=True)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "error: unknown table 'nope'; valid tables: celeba_attrs, cifar10_semi, gmm_modes, mnist_semi, recon_error, sample_quality, svhn_semi"
+    assert proc.stderr.strip() == "error: unknown table 'nope'; valid tables: celeba_attrs, cifar10_semi, gmm_modes, mnist_cluster, mnist_semi, recon_error, sample_quality, svhn_semi"
 
 
 def test_render_rejects_unknown_names(capsys):

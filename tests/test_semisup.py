@@ -277,6 +277,21 @@ def test_semi_iae_labels_reach_only_the_classifier_and_its_reconstructions_follo
         SemiIAEConfig(noise_dim=-1)
 
 
+@pytest.mark.parametrize("family", ["aae_cluster", "iae_cluster"])
+def test_the_clustering_families_train_from_images_alone(family):
+    """No label enters: a plain (1, B, C, H, W) batch, no classification phase, and the whole code moves."""
+    from benchmark.registry import MODELS
+
+    entry = MODELS.get(family)
+    assert entry.clustering and not entry.semi_supervised
+    model = entry.archs["mnist"](replace(entry.config, hidden=32))
+    before = _params(model.encoder)
+    losses = model.train_step(_mnist_batch().x_unl.unsqueeze(0))
+    assert "class_loss" not in losses and all(torch.isfinite(v).all() for v in losses.values())
+    assert any(_moved(before, model.encoder))
+    assert model.classify(_mnist_batch(5).x_unl).shape == (5, 10)
+
+
 def test_classify_uses_the_average_and_puts_the_live_parameters_back():
     model = _build("gan_fm")
     model.train_step(_mnist_batch())

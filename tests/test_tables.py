@@ -71,6 +71,17 @@ def _poison_feature_matching(seed):
     return poison
 
 
+def _poison_clustering_aae(monkeypatch):
+    from benchmark.models.aae_semi import ClusteringAAE
+
+    def poisoned(self, images):
+        if self.seed == 1:
+            with torch.no_grad():
+                next(self.decoder.parameters()).fill_(float("nan"))
+
+    monkeypatch.setattr(ClusteringAAE, "init_from_data", poisoned)
+
+
 def _every_image_dataset(root):
     write_celeba(root, 60, 20, 30)
     write_svhn_partial(root, 300)
@@ -86,6 +97,8 @@ ADAPTERS = {
                       data=None, stop_after=15, poison=_poison_gmm, diverged="gan/1"),
     "mnist_semi": dict(overrides={}, data=lambda root: write_mnist(root, 300, 200), stop_after=1,
                        poison=_poison_feature_matching(1), diverged="gan_fm/1"),
+    "mnist_cluster": dict(overrides={}, data=lambda root: write_mnist(root, 300, 200), stop_after=1,
+                          poison=_poison_clustering_aae, diverged="aae_cluster/1"),
     "cifar10_semi": dict(overrides={}, data=lambda root: write_cifar10(root, 250, 40), stop_after=1,
                          poison=_poison_feature_matching(0), diverged="gan_fm_1000/0"),
     "svhn_semi": dict(overrides={}, data=lambda root: write_svhn_partial(root, 300), stop_after=1,

@@ -99,6 +99,19 @@ class CategoricalStyleAutoencoder(SemiSupervisedModel):
     def decoder_input(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         return torch.cat([y, z], 1)
 
+    def unsupervised_update(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Every phase that needs no label, on a batch of images in [0, 1]; the losses of shape (1,)."""
+        raise NotImplementedError
+
+    def train_step(self, batch: SemiBatch) -> dict[str, torch.Tensor]:
+        """The unsupervised phases on the unlabelled batch, then the classification phase [paper: AAE]."""
+        self.train()
+        self.set_learning_rates()
+        losses = self.unsupervised_update(self.unit(batch.x_unl))
+        losses["class_loss"] = self.class_phase(batch)
+        self.after_update()
+        return losses
+
     def class_phase(self, batch: SemiBatch) -> torch.Tensor:
         """Semi-supervised classification: one step of the cross-entropy of q(y|x) on the labelled batch."""
         logits_lab, _, _ = self._codes(self.unit(batch.x_lab))
@@ -111,6 +124,18 @@ class CategoricalStyleAutoencoder(SemiSupervisedModel):
         self.eval()
         y, z = self._prior(n)
         return torch.sigmoid(self.decoder(self.decoder_input(y, z))).view(n, *self.arch.image)
+
+
+class WithoutLabels:
+    """A CategoricalStyleAutoencoder trained with no label at all (the clustering table): plain image batches
+    (1, B, C, H, W) as the image families take, no classification phase; q(y|x) is then a cluster assignment."""
+
+    def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.train()
+        self.set_learning_rates()
+        losses = self.unsupervised_update(self.unit(batch[0]))
+        self.after_update()
+        return losses
 
 
 class SemiSupervisedAAE(CategoricalStyleAutoencoder):
@@ -132,10 +157,8 @@ class SemiSupervisedAAE(CategoricalStyleAutoencoder):
             "classifier": self.adam(self.classifier_params(), cfg.lr),
         }
 
-    def train_step(self, batch: SemiBatch) -> dict[str, torch.Tensor]:
-        self.train()
-        self.set_learning_rates()
-        x = self.unit(batch.x_unl)
+    def unsupervised_update(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The reconstruction and regularisation phases on a batch of images in [0, 1]."""
         n = len(x)
         # 1. reconstruction
         _, y, z = self._codes(x)
@@ -152,16 +175,16 @@ class SemiSupervisedAAE(CategoricalStyleAutoencoder):
                                self.optimizers["discriminators"])])
         g_loss = F.softplus(-self.d_y(y)).mean() + F.softplus(-self.d_z(z)).mean()  # non-saturating
         update_players([Player(g_loss.view(1), list(self.encoder.parameters()), self.optimizers["generator"])])
-        # 3. semi-supervised classification on the labelled batch
-        class_loss = self.class_phase(batch)
-        self.after_update()
-        return {"recon": recon.detach().view(1), "d_loss": d_loss.detach(), "g_loss": g_loss.detach().view(1),
-                "class_loss": class_loss}
+        return {"recon": recon.detach().view(1), "d_loss": d_loss.detach(), "g_loss": g_loss.detach().view(1)}
 
 
-def _builder(arch: SemiArch):
+class ClusteringAAE(WithoutLabels, SemiSupervisedAAE):
+    """The AAE's unsupervised clustering (AAE paper section 6): the semi-supervised AAE without its labels."""
+
+
+def _builder(arch: SemiArch, cls=SemiSupervisedAAE):
     def build(config: SemiAAEConfig = SemiAAEConfig(), seed: int = 0, runtime: Runtime = Runtime()):
-        return SemiSupervisedAAE(arch, config, seed, runtime)
+        return cls(arch, config, seed, runtime)
 
     return build
 
@@ -170,3 +193,6 @@ MODELS.register("aae_semi", ModelEntry(
     "aae_semi", "semi-supervised AAE: q(y|x) and q(z|x) with adversarial Cat(K) and N(0, I) priors (AAE section 5)",
     {name: _builder(arch) for name, arch in ARCHS.items()}, SemiAAEConfig(), semi_supervised=True,
     revision=1))  # 1: the adversarial phases train at adversarial_lr (every phase ran at lr before)
+MODELS.register("aae_cluster", ModelEntry(
+    "aae_cluster", "the semi-supervised AAE trained without labels: its Cat(K) code clusters the images (AAE "
+    "section 6)", {"mnist": _builder(MNIST_AAE, ClusteringAAE)}, SemiAAEConfig(), clustering=True))

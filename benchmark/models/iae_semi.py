@@ -19,12 +19,11 @@ import torch
 from benchmark.errors import UserError
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses, update_players
-from benchmark.models.aae_semi import ARCHS, CategoricalStyleAutoencoder, SemiAAEConfig
+from benchmark.models.aae_semi import ARCHS, MNIST_AAE, CategoricalStyleAutoencoder, SemiAAEConfig, WithoutLabels
 from benchmark.nets.aae_mlp import mlp
 from benchmark.nets.improved_gan import SemiArch
 from benchmark.registry import MODELS
 from benchmark.runtime import Runtime
-from benchmark.train import SemiBatch
 
 
 @dataclass(frozen=True)
@@ -80,14 +79,10 @@ class SemiSupervisedIAE(CategoricalStyleAutoencoder):
         return {"d_rec": player("d_rec", d_rec_loss), "d_y": player("d_y", d_y_loss), "d_z": player("d_z", d_z_loss),
                 "decoder": player("decoder", g_rec_loss), "encoder": player("encoder", g_rec_loss + g_y_loss + g_z_loss)}
 
-    def train_step(self, batch: SemiBatch) -> dict[str, torch.Tensor]:
-        self.train()
-        self.set_learning_rates()
-        players = self.players(self.unit(batch.x_unl))
+    def unsupervised_update(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        players = self.players(x)
         update_players(list(players.values()))
-        class_loss = self.class_phase(batch)
-        self.after_update()
-        return {**{name: pl.loss.detach() for name, pl in players.items()}, "class_loss": class_loss}
+        return {name: pl.loss.detach() for name, pl in players.items()}
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
@@ -97,9 +92,14 @@ class SemiSupervisedIAE(CategoricalStyleAutoencoder):
         return torch.sigmoid(self.decoder(self.decoder_input(y, z))).view(len(x), *self.arch.image)
 
 
-def _builder(arch: SemiArch):
+class ClusteringIAE(WithoutLabels, SemiSupervisedIAE):
+    """The IAE's unsupervised clustering (IAE slides: content in the categorical code, style in the rest): the
+    semi-supervised IAE without its labels."""
+
+
+def _builder(arch: SemiArch, cls=SemiSupervisedIAE):
     def build(config: SemiIAEConfig = SemiIAEConfig(), seed: int = 0, runtime: Runtime = Runtime()):
-        return SemiSupervisedIAE(arch, config, seed, runtime)
+        return cls(arch, config, seed, runtime)
 
     return build
 
@@ -108,3 +108,6 @@ MODELS.register("iae_semi", ModelEntry(
     "iae_semi", "semi-supervised IAE: q(y|x) and a style z with adversarial Cat(K) and N(0, I) priors, the pixel "
     "loss replaced by a reconstruction GAN on (x, code) pairs with an implicit decoder (Makhzani 2018)",
     {name: _builder(arch) for name, arch in ARCHS.items()}, SemiIAEConfig(), semi_supervised=True))
+MODELS.register("iae_cluster", ModelEntry(
+    "iae_cluster", "the semi-supervised IAE trained without labels: its Cat(K) code clusters the images (IAE "
+    "slides)", {"mnist": _builder(MNIST_AAE, ClusteringIAE)}, SemiIAEConfig(), clustering=True))
