@@ -35,6 +35,10 @@ _ARGUMENTS = {
                                           help="checkpoints, trained models and features (default .cache/benchmark "
                                           "or BENCHMARK_CACHE)"),
     "quiet": lambda p: p.add_argument("--quiet", action="store_true", help="no progress bars"),
+    "bf16": lambda p: p.add_argument("--bf16", action="store_true",
+                                     help="on the CPU too, autocast the image networks' forward to bfloat16 (CUDA "
+                                     "runs always do): about 1.8x faster on CPUs with native bf16; the models' "
+                                     "identity records it, so fp32 and bf16 models never mix"),
 }
 
 

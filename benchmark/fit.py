@@ -113,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--arch", help="the networks (default: the dataset's own)")
     add_arguments(parser, "profile", "device")
     parser.add_argument("--compile", action="store_true", help="torch.compile the networks")
+    add_arguments(parser, "bf16")
     parser.add_argument("--set", dest="assignments", action="append", default=[], metavar="KEY=VALUE",
                         help="override a fit key (" + ", ".join(f.name for f in dataclasses.fields(FitConfig)) +
                         ") or, as model.KEY, a key of the family's config")
@@ -126,7 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     keep_freed_memory()
     ctx = RunContext(device=resolve_device(args.device), cache_dir=args.cache_dir,
                      data_root=resolve_data_root(args.data_root), download=args.download, progress=not args.quiet,
-                     compile=args.compile, results_dir=args.results_dir, tables_dir=args.tables_dir)
+                     compile=args.compile, bf16=args.bf16, results_dir=args.results_dir,
+                     tables_dir=args.tables_dir)
     request = request_from_cli(args.model, args.dataset, args.arch, args.profile, parse_assignments(args.assignments))
     start = time.perf_counter()
     if ctx.device == "cpu":

@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override one config key of the table (unknown keys are refused)")
     parser.add_argument("--compile", action="store_true", help="torch.compile the image networks")
-    add_arguments(parser, "results_dir", "tables_dir", "cache_dir")
+    add_arguments(parser, "bf16", "results_dir", "tables_dir", "cache_dir")
     parser.add_argument("--no-render", action="store_true", help="store results without rendering tables")
     parser.add_argument("--launcher", choices=LAUNCHERS,
                         help="run the table's pending runs as submitit jobs: 'slurm' submits them to the cluster "
@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         TABLES.get(name)
     overrides = parse_assignments(args.set)
     ctx = RunContext(device=resolve_device(args.device), cache_dir=args.cache_dir, progress=not args.quiet,
-                     data_root=data_root, download=args.download, compile=args.compile,
+                     data_root=data_root, download=args.download, compile=args.compile, bf16=args.bf16,
                      results_dir=args.results_dir, tables_dir=args.tables_dir)
     if args.status:
         for name in names:

@@ -19,11 +19,12 @@ class Runtime:
     compile: bool = False  # torch.compile every network's forward
 
     @classmethod
-    def for_device(cls, device: str, compile: bool = False) -> "Runtime":
+    def for_device(cls, device: str, compile: bool = False, bf16: bool = False) -> "Runtime":
         """The defaults: on CUDA bf16 autocast and channels_last; on the CPU plain float32 (the results of every CPU
-        run so far; bf16 autocast is faster on CPUs with native bf16 (`cpu_bf16_supported`), measured by perf)."""
+        run so far), or bf16 autocast with `bf16` (faster on CPUs with native bf16, `cpu_bf16_supported`; perf
+        measures both)."""
         cuda = torch.device(device).type == "cuda"
-        return cls(device=device, bf16=cuda, channels_last=cuda, compile=compile)
+        return cls(device=device, bf16=cuda or bf16, channels_last=cuda, compile=compile)
 
     def autocast(self):
         if not self.bf16:

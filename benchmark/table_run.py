@@ -63,7 +63,10 @@ def open_table(name: str, profile: str, overrides: dict, ctx: RunContext,
             raise UserError(f"--runs must be at least 1, got {runs}")
         overrides = {**overrides, "runs": runs}
     config = spec.config(profile, overrides)
-    store = ResultStore(ctx.results_dir, name, profile, spec.hashed_config(config), spec.protocol(config),
+    protocol = spec.protocol(config)
+    if ctx.bf16 and ctx.device == "cpu":  # named only when asked, so the records of fp32 CPU runs keep their hash
+        protocol = {**protocol, "cpu_numerics": "bf16 autocast of the image networks (--bf16)"}
+    store = ResultStore(ctx.results_dir, name, profile, spec.hashed_config(config), protocol,
                         spec.datasets(config), row_local=spec.row_local)
     environment()  # the commit and versions of the code as it starts, not as the tree is when a run ends
     if ctx.device == "cpu":

@@ -140,7 +140,7 @@ def plan_model(request: ModelRequest, ctx: RunContext) -> ModelPlan:
     config = family_config(request.family, arch, dict(request.model))
     data = load_split(request.dataset, request.split_name, ctx)
     images = data.images[: request.fit.train_images or None]
-    runtime = Runtime.for_device(ctx.device, compile=ctx.compile)
+    runtime = Runtime.for_device(ctx.device, compile=ctx.compile, bf16=ctx.bf16)
     numerics = {k: v for k, v in to_jsonable(runtime).items() if k != "compile"}  # compile changes no result
     entry = MODELS.get(request.family)
     semi = entry.semi_supervised

@@ -122,3 +122,24 @@ def test_svhn_semi_runs_the_official_splits_when_the_official_files_are_there(tm
     assert record["datasets"]["pool"]["rows"] == [0, 200] and record["datasets"]["validation"]["rows"] == [200, 250]
     model = json.loads((tmp_path / "cache" / "models" / f"{ali['extra']['model']}.json").read_text())
     assert model["identity"]["data"]["split"] == "extra" and model["identity"]["train_images"] == 60
+
+
+def test_cpu_bf16_is_named_in_the_model_identity_and_in_the_table_record(ctx):
+    """--bf16 on the CPU: a model of its own (never an fp32 one from the cache) and a table record of its own."""
+    from dataclasses import replace
+
+    from benchmark.errors import UserError
+    from benchmark.table_run import open_table
+
+    from benchmark.registry import TABLES
+
+    request = svhn_semi.model_request(TABLES.get("svhn_semi").config("smoke"), "ali", 0)
+    fp32, bf16 = trained.plan_model(request, ctx), trained.plan_model(request, replace(ctx, bf16=True))
+    assert fp32.runtime.bf16 is False and bf16.runtime.bf16 is True and fp32.key != bf16.key
+    _, _, store = open_table("gmm_modes", "smoke", {}, replace(ctx, bf16=True))
+    assert "cpu_numerics" in store.record["protocol"]
+    store.save()
+    with pytest.raises(UserError, match="cpu_numerics"):
+        open_table("gmm_modes", "smoke", {}, ctx)
+    _, _, fp32_store = open_table("gmm_modes", "smoke", {}, replace(ctx, results_dir=ctx.results_dir / "fp32"))
+    assert "cpu_numerics" not in fp32_store.record["protocol"]

@@ -62,6 +62,7 @@ class RunContext:
     progress: bool = True
     stop_after: int | None = None  # end training early (tests of resume); the run is left unfinished
     compile: bool = False  # torch.compile the image networks
+    bf16: bool = False  # bf16 autocast of the image networks on the CPU too (Runtime.for_device)
     results_dir: Path = field(default_factory=lambda: Path(DEFAULTS["results_dir"]))
     tables_dir: Path = field(default_factory=lambda: Path(DEFAULTS["tables_dir"]))
 
