@@ -192,6 +192,7 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
     subsets = [f"{name}: {p['dataset']} {p['split']}, {p['full_or_subset']}" for name, p in record["datasets"].items()
                if "subset" in str(p.get("full_or_subset", ""))]
     lines += [f"Subset data: {'; '.join(subsets)}."] if subsets else []
+    lines += _superseded_lines(record)
     lines += ["", _other_profiles(results_dir, spec.name, record["profile"]), ""]
     for path in figures:  # written under tables/<profile>/figures/, or beside the table (a CSV)
         link = f"figures/{path.name}" if path.parent.name == "figures" else path.name
@@ -209,6 +210,17 @@ def render_markdown(spec: TableSpec, record: dict, results_dir: Path, figures: l
     lines += ["## Config", "", "```json", json.dumps(record["config"], indent=1, sort_keys=True), "```", ""]
     lines += ["## Provenance", ""] + _provenance_lines(record) + [""]
     return "\n".join(lines)
+
+
+def _superseded_lines(record: dict) -> list[str]:
+    """One line per reason runs were superseded (`--rerun`): how many, of which rows, at which commit."""
+    groups: dict[tuple[str, str], set[str]] = {}
+    for versions in record.get("superseded", {}).values():
+        for run in versions:
+            groups.setdefault((run["superseded_why"], run["superseded_at"][:12]), set()).add(run["row"])
+    return [f"Superseded runs, kept in the record and counted nowhere: rows {', '.join(sorted(rows))} ({why} at "
+            f"commit {commit}); the numbers above are of the runs made since." for (why, commit), rows in
+            sorted(groups.items())]
 
 
 def render_table(spec: TableSpec, record: dict, results_dir: Path, tables_dir: Path) -> list[Path]:

@@ -247,6 +247,21 @@ class ResultStore:
     def runs_of(self, row: str) -> dict[str, dict]:
         return {k: v for k, v in self.record["runs"].items() if v["row"] == row}
 
+    def supersede(self, rows: list[str], why: str) -> list[str]:
+        """Take the stored runs of `rows` out of the table (their cells run again) and keep them under
+        `superseded`, each with `why` and the commit that superseded it: nothing computed is lost."""
+        with record_lock(self.path):
+            self._merge_stored()
+            moved = sorted(k for k, run in self.record["runs"].items() if run["row"] in rows)
+            for run_id in moved:
+                run = self.record["runs"].pop(run_id)
+                self.record.setdefault("superseded", {}).setdefault(run_id, []).append(
+                    {**run, "superseded_why": why, "superseded_at": environment()["git_commit"]})
+                self._written.discard(("runs", run_id))
+            self.record["summary"] = self.summary()
+            write_json_atomic(self.path, self.record)
+        return moved
+
     def put_run(self, run: RunRecord) -> None:
         stored = {**asdict(run), "wall_s": round(run.wall_s, 3), **environment()}
         stored["values"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
@@ -287,6 +302,8 @@ class ResultStore:
         for part in ("runs", "artifacts"):
             mine = {k: v for k, v in self.record[part].items() if (part, k) in self._written}
             self.record[part] = {**stored.get(part, {}), **mine}
+        if "superseded" in stored:  # written under the lock by `supersede`, never by a merge
+            self.record["superseded"] = stored["superseded"]
 
     def summary(self) -> dict:
         out: dict[str, dict] = {}

@@ -21,7 +21,7 @@ from benchmark.errors import UserError
 from benchmark.launch import LAUNCHERS, launch, status
 from benchmark.registry import DATASETS, MODELS, PROFILES, TABLES
 from benchmark.render import render_all
-from benchmark.table_run import run_table
+from benchmark.table_run import rerun_rows, run_table
 from benchmark.tables import RunContext
 
 
@@ -69,6 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compile", action="store_true", help="torch.compile the image networks")
     add_arguments(parser, "bf16", "results_dir", "tables_dir", "cache_dir")
     parser.add_argument("--no-render", action="store_true", help="store results without rendering tables")
+    parser.add_argument("--rerun", action="append", default=[], metavar="ROW",
+                        help="run this row's stored runs again (repeatable), e.g. after a fix to its family; the "
+                             "old runs are kept in the record under 'superseded'")
     parser.add_argument("--launcher", choices=LAUNCHERS,
                         help="run the table's pending runs as submitit jobs: 'slurm' submits them to the cluster "
                              "(and returns), 'local' runs them as processes here (--jobs at once)")
@@ -102,6 +105,10 @@ def main(argv: list[str] | None = None) -> int:
         for name in names:
             print(format_status(name, args.profile, status(name, args.profile, overrides, args.runs, ctx)))
         return 0
+    if args.rerun:
+        for name, moved in rerun_rows(names, args.profile, overrides, ctx, args.runs, args.rerun).items():
+            print(f"{name} ({args.profile}): {len(moved)} stored runs superseded, to run again: "
+                  f"{', '.join(moved) or 'none'}")
     if args.launcher:
         if args.jobs < 1:
             raise UserError(f"--jobs must be at least 1, got {args.jobs}")

@@ -75,6 +75,25 @@ def open_table(name: str, profile: str, overrides: dict, ctx: RunContext,
     return spec, config, store
 
 
+def rerun_rows(names: list[str], profile: str, overrides: dict, ctx: RunContext, runs: int | None,
+               rows: list[str]) -> dict[str, list[str]]:
+    """Supersede the stored runs of `rows` in each named table that has them (kept under the record's
+    `superseded`), so that the next run computes them again, e.g. after a fix to their family; {table: run ids}.
+    A row no named table trains is refused."""
+    trained_rows = {name: {r.key for r in TABLES.get(name).rows if not r.cited_only} for name in names}
+    unknown = [r for r in rows if not any(r in keys for keys in trained_rows.values())]
+    if unknown:
+        valid = ", ".join(sorted(set().union(*trained_rows.values())))
+        raise UserError(f"--rerun {', '.join(unknown)}: not a row these tables train; valid: {valid}")
+    moved = {}
+    for name in names:
+        mine = [r for r in rows if r in trained_rows[name]]
+        if mine:
+            _, _, store = open_table(name, profile, overrides, ctx, runs)
+            moved[name] = store.supersede(mine, f"--rerun {' '.join(mine)}")
+    return moved
+
+
 def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: int | None = None,
               jobs: int = 1) -> ResultStore:
     if jobs < 1:

@@ -29,6 +29,7 @@ T = ["--table", "gmm_modes", "--profile", "smoke"]
     (T + ["--set", "steps=many"], "config key 'steps' expects a value like"),
     (T + ["--set", "steps"], "--set expects key=value"),
     (T + ["--runs", "0"], "--runs must be at least 1"),
+    (T + ["--rerun", "nope"], "--rerun nope: not a row these tables train; valid: ali, gan, gan_inverse"),
     (T + ["--data-root", "/no/such/folder"], "--data-root '/no/such/folder' is not a folder"),
 ])
 def test_bad_input_exits_2_with_one_clear_message(capsys, tmp_path, argv, message):

@@ -173,3 +173,23 @@ def test_a_record_rewritten_with_another_config_meanwhile_is_refused_not_mixed(t
     with pytest.raises(UserError, match="another config"):
         store.put_run(_run("r", 2, 1))
     assert load_record(store.path)["runs"]["r/0"]["values"] == {"m": 7}
+
+
+def test_superseded_runs_leave_the_table_and_stay_in_the_record(tmp_path):
+    """--rerun's store side: the row's runs leave `runs` (their cells run again), are kept under `superseded`, and
+    a store opened before the supersede does not bring them back when it saves."""
+    store = _store(tmp_path)
+    for i in range(2):
+        store.put_run(_run("old", 5, i))
+    store.put_run(_run("kept", 1))
+    earlier = _store(tmp_path)
+    assert store.supersede(["old"], "--rerun old") == ["old/0", "old/1"]
+    assert not store.stored("old/0") and store.stored("kept/0")
+    earlier.put_run(_run("other", 2))  # its merge reads the file: the superseded runs stay out
+    record = load_record(store.path)
+    assert set(record["runs"]) == {"kept/0", "other/0"} and "old" not in record["summary"]
+    assert [v["values"] for v in record["superseded"]["old/0"]] == [{"m": 5}]
+    assert record["superseded"]["old/0"][0]["superseded_why"] == "--rerun old"
+    store.put_run(_run("old", 7))
+    store.supersede(["old"], "--rerun old")
+    assert [v["values"]["m"] for v in load_record(store.path)["superseded"]["old/0"]] == [5, 7], "every version kept"

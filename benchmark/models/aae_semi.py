@@ -130,6 +130,8 @@ class WithoutLabels:
     """A CategoricalStyleAutoencoder trained with no label at all (the clustering table): plain image batches
     (1, B, C, H, W) as the image families take, no classification phase; q(y|x) is then a cluster assignment."""
 
+    semi_supervised = False
+
     def train_step(self, batch: torch.Tensor) -> dict[str, torch.Tensor]:
         self.train()
         self.set_learning_rates()
