@@ -223,12 +223,14 @@ class ResultStore:
     def run(self, run_id: str) -> dict | None:
         return self.record["runs"].get(run_id)
 
+    def fills(self, run_id: str) -> bool:
+        """Whether the cell is this store's to fill (see `assign`)."""
+        return run_id not in self._excluded and (self._assigned is None or run_id in self._assigned)
+
     def done(self, run_id: str) -> bool:
         """Finished (ok or failed), or not this store's to fill (see `assign`); a run whose data was unavailable is
         tried again on the next call."""
-        if run_id in self._excluded or (self._assigned is not None and run_id not in self._assigned):
-            return True
-        return self.stored(run_id)
+        return not self.fills(run_id) or self.stored(run_id)
 
     def stored(self, run_id: str) -> bool:
         """Finished (ok or failed) in the record, whoever filled it."""

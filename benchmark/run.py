@@ -21,7 +21,7 @@ from benchmark.errors import UserError
 from benchmark.launch import LAUNCHERS, launch, status
 from benchmark.registry import DATASETS, MODELS, PROFILES, TABLES
 from benchmark.render import render_all
-from benchmark.table_run import rerun_rows, run_table
+from benchmark.table_run import rerun_rows, rows_by_table, run_table
 from benchmark.tables import RunContext
 
 
@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--compile", action="store_true", help="torch.compile the image networks")
     add_arguments(parser, "bf16", "results_dir", "tables_dir", "cache_dir")
     parser.add_argument("--no-render", action="store_true", help="store results without rendering tables")
+    parser.add_argument("--rows", action="append", default=[], metavar="ROW",
+                        help="run only this row's cells (repeatable); the other rows stay as they are stored")
     parser.add_argument("--rerun", action="append", default=[], metavar="ROW",
                         help="run this row's stored runs again (repeatable), e.g. after a fix to its family; the "
                              "old runs are kept in the record under 'superseded'")
@@ -110,15 +112,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name} ({args.profile}): {len(moved)} stored runs superseded, to run again: "
                   f"{', '.join(moved) or 'none'}")
     if args.launcher:
+        if args.rows:
+            raise UserError("--rows runs in this process; with --launcher every pending cell becomes a job (leave "
+                            "--rows out, or run without --launcher)")
         if args.jobs < 1:
             raise UserError(f"--jobs must be at least 1, got {args.jobs}")
         slurm = parse_assignments(args.slurm)
         codes = [launch(name, args.profile, overrides, ctx, args.launcher, runs=args.runs, jobs=args.jobs,
                         slurm=slurm) for name in names]
         return max(codes)
+    only = rows_by_table(names, args.rows, "--rows") if args.rows else {}
     for name in names:
+        if args.rows and not only[name]:
+            continue
         start = time.perf_counter()
-        store = run_table(name, args.profile, overrides, ctx, args.runs, args.jobs)
+        store = run_table(name, args.profile, overrides, ctx, args.runs, args.jobs, only.get(name))
         print(f"{name} ({args.profile}): {len(store.record['runs'])} runs stored in {store.path} "
               f"({time.perf_counter() - start:.1f} s this call)")
         if not args.no_render:

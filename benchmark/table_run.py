@@ -31,8 +31,8 @@ def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
 
 
 def pending_requests(spec, config, store: ResultStore) -> list:
-    """The models of `spec.requests` that serve a cell not stored yet."""
-    return [r for cells, r in spec.model_requests(config) if not all(store.stored(cell) for cell in cells)]
+    """The models of `spec.requests` that serve a cell not stored yet (of the cells the store fills)."""
+    return [r for cells, r in spec.model_requests(config) if not all(store.done(cell) for cell in cells)]
 
 
 def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> None:
@@ -75,19 +75,22 @@ def open_table(name: str, profile: str, overrides: dict, ctx: RunContext,
     return spec, config, store
 
 
-def rerun_rows(names: list[str], profile: str, overrides: dict, ctx: RunContext, runs: int | None,
-               rows: list[str]) -> dict[str, list[str]]:
-    """Supersede the stored runs of `rows` in each named table that has them (kept under the record's
-    `superseded`), so that the next run computes them again, e.g. after a fix to their family; {table: run ids}.
-    A row no named table trains is refused."""
+def rows_by_table(names: list[str], rows: list[str], option: str) -> dict[str, list[str]]:
+    """{table: the rows of `rows` it trains}; a row none of the named tables trains is refused."""
     trained_rows = {name: {r.key for r in TABLES.get(name).rows if not r.cited_only} for name in names}
     unknown = [r for r in rows if not any(r in keys for keys in trained_rows.values())]
     if unknown:
         valid = ", ".join(sorted(set().union(*trained_rows.values())))
-        raise UserError(f"--rerun {', '.join(unknown)}: not a row these tables train; valid: {valid}")
+        raise UserError(f"{option} {', '.join(unknown)}: not a row these tables train; valid: {valid}")
+    return {name: [r for r in rows if r in trained_rows[name]] for name in names}
+
+
+def rerun_rows(names: list[str], profile: str, overrides: dict, ctx: RunContext, runs: int | None,
+               rows: list[str]) -> dict[str, list[str]]:
+    """Supersede the stored runs of `rows` in each named table that has them (kept under the record's
+    `superseded`), so that the next run computes them again, e.g. after a fix to their family; {table: run ids}."""
     moved = {}
-    for name in names:
-        mine = [r for r in rows if r in trained_rows[name]]
+    for name, mine in rows_by_table(names, rows, "--rerun").items():
         if mine:
             _, _, store = open_table(name, profile, overrides, ctx, runs)
             moved[name] = store.supersede(mine, f"--rerun {' '.join(mine)}")
@@ -95,10 +98,13 @@ def rerun_rows(names: list[str], profile: str, overrides: dict, ctx: RunContext,
 
 
 def run_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: int | None = None,
-              jobs: int = 1) -> ResultStore:
+              jobs: int = 1, rows: list[str] | None = None) -> ResultStore:
+    """Fill the table's pending cells (with `rows`, only those rows' cells; the others stay as stored)."""
     if jobs < 1:
         raise UserError(f"--jobs must be at least 1, got {jobs}")
     spec, config, store = open_table(name, profile, overrides, ctx, runs)
+    if rows is not None:
+        store.assign([f"{row}/{index}" for row in rows for index in range(config.runs)])
     pretrain(spec, config, store, ctx, jobs)
     spec.run(config, store, ctx)
     return store

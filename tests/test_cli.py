@@ -30,6 +30,8 @@ T = ["--table", "gmm_modes", "--profile", "smoke"]
     (T + ["--set", "steps"], "--set expects key=value"),
     (T + ["--runs", "0"], "--runs must be at least 1"),
     (T + ["--rerun", "nope"], "--rerun nope: not a row these tables train; valid: ali, gan, gan_inverse"),
+    (T + ["--rows", "nope"], "--rows nope: not a row these tables train; valid: ali, gan, gan_inverse"),
+    (T + ["--rows", "gan", "--launcher", "local"], "--rows runs in this process"),
     (T + ["--data-root", "/no/such/folder"], "--data-root '/no/such/folder' is not a folder"),
 ])
 def test_bad_input_exits_2_with_one_clear_message(capsys, tmp_path, argv, message):

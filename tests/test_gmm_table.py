@@ -71,3 +71,14 @@ def test_an_interrupted_run_keeps_the_curve_points_taken_before_it_stopped(tmp_p
     resumed = _run(tmp_path / "parts", overrides=overrides).record
     for run_id in ("ali/0", "ali/1", "gan/0", "gan/1"):
         assert resumed["runs"][run_id]["extra"]["curve"] == whole["runs"][run_id]["extra"]["curve"]
+
+
+def test_rows_fill_only_their_own_cells(tmp_path):
+    """--rows gan: the GAN's runs and nothing else (no ALI, IAE or variant is trained); the rest follows later."""
+    ctx = RunContext(device="cpu", cache_dir=tmp_path / "cache", progress=False, results_dir=tmp_path / "results",
+                     tables_dir=tmp_path / "tables")
+    only_gan = run_table("gmm_modes", "smoke", dict(FAST), ctx, rows=["gan"]).record
+    assert set(only_gan["runs"]) == {"gan/0", "gan/1"}
+    everything = run_table("gmm_modes", "smoke", dict(FAST), ctx).record
+    assert {"ali/0", "iae/1", "vae/0"} <= set(everything["runs"])
+    assert everything["runs"]["gan/0"]["values"] == only_gan["runs"]["gan/0"]["values"]

@@ -352,7 +352,7 @@ def _run_variants(cfg, data, ctx, store) -> None:
     base = store.run(base_id)
     for row in VARIANTS:
         stored = store.run(f"{row}/0")
-        if stored is not None and stored["extra"].get("base_run") == base_id:
+        if not store.fills(f"{row}/0") or (stored is not None and stored["extra"].get("base_run") == base_id):
             continue
         seed = derive_seed(cfg.seed, NAME, row, base_id)
         decoder, how = (None, "none (trained from scratch)") if row == "vae" else \
