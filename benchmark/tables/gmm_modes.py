@@ -72,8 +72,10 @@ PROFILES = {
                   disc_units=16, steps=150, variant_steps=100, runs=3, n_eval_samples=2000, figure_points=200,
                   checkpoint_every=0, curve_every=50),
     # ALI's runs learn the mixture between 25,000 and 50,000 updates (foundation issue's diagnostic run): shorter
-    # runs count the modes of generators that still spread their mass over the plane
-    "small": dict(steps=50_000, variant_steps=50_000, runs=10, figure_points=500, curve_every=5000,
+    # runs count the modes of generators that still spread their mass over the plane.  5 runs a row: stacked, an
+    # update takes 87 ms at 5 runs and 117 ms at 10 here (perf --arch toy), so ALI, GAN and the variants take about
+    # 2.8 hours at 5 runs (3.7 at 10); the IAE row about 1.5 hours more
+    "small": dict(steps=50_000, variant_steps=50_000, runs=5, figure_points=500, curve_every=5000,
                   checkpoint_every=5000),
     "paper": {},
 }
@@ -133,7 +135,6 @@ COLUMNS = (
 )
 
 VARIANTS = ("gan_inverse", "gan_posthoc", "vae")
-TRAINED_ROWS = ("ali", "gan", "iae")  # the rows of `runs` runs each, with paired hyperparameters
 
 
 def sizes(cfg: GMMModesConfig) -> ToySizes:
@@ -344,11 +345,12 @@ def _gan_decoder_state(cfg, data, ctx, store, base: dict) -> tuple[dict, str]:
     return {k.removeprefix("decoder."): v for k, v in state.items() if k.startswith("decoder.")}, how
 
 
-def _run_variants(cfg, data, ctx, store) -> None:
-    """Train and record the Figure 7 variants on the best GAN run (again if the best run changed)."""
+def _run_variants(cfg, data, ctx, store) -> bool:
+    """Train and record the Figure 7 variants on the best GAN run (again if the best run changed); False if stopped
+    before the end."""
     base_id = best_run(store.runs_of("gan"))
     if base_id is None:
-        return
+        return True
     base = store.run(base_id)
     for row in VARIANTS:
         stored = store.run(f"{row}/0")
@@ -360,7 +362,7 @@ def _run_variants(cfg, data, ctx, store) -> None:
         trained = _train_group(row, cfg, [0], [seed], [base["hparams"]], cfg.variant_steps, data, ctx, store,
                                decoder_state=decoder)
         if trained is None:
-            return
+            return False
         model, result, checkpoint, curve = trained
         evaluation = _evaluate(model, cfg, [seed], data, ctx.device)[0]
         _record(store, row, 0, seed, base["hparams"], result.steps_done, evaluation, result.failures.get(0),
@@ -368,6 +370,7 @@ def _run_variants(cfg, data, ctx, store) -> None:
                 curve=curve.of_run(0, {"step": result.steps_done, **evaluation["values"]}))
         checkpoint.unlink()
         curve.remove()
+    return True
 
 
 def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
@@ -375,10 +378,11 @@ def run(cfg: GMMModesConfig, store: ResultStore, ctx: RunContext) -> None:
     _cache(ctx, store).mkdir(parents=True, exist_ok=True)
     store.put_artifact("figure_data", {"points": _points(data["heldout"][: cfg.figure_points]),
                                        "component": data["heldout_component"][: cfg.figure_points].tolist()})
-    for row in TRAINED_ROWS:
-        if not _run_row(row, cfg, data, ctx, store):
+    # ALI section 4.5's rows and variants first, then the IAE's (a long run completes the paper's part first)
+    for step in (lambda: _run_row("ali", cfg, data, ctx, store), lambda: _run_row("gan", cfg, data, ctx, store),
+                 lambda: _run_variants(cfg, data, ctx, store), lambda: _run_row("iae", cfg, data, ctx, store)):
+        if not step():
             return
-    _run_variants(cfg, data, ctx, store)
 
 
 def scale_note(config: dict) -> str:
