@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rerun", action="append", default=[], metavar="ROW",
                         help="run this row's stored runs again (repeatable), e.g. after a fix to its family; the "
                              "old runs are kept in the record under 'superseded'")
+    parser.add_argument("--why", default="", help="with --rerun: why the old runs are superseded (kept with them "
+                        "and printed under the table)")
     parser.add_argument("--launcher", choices=LAUNCHERS,
                         help="run the table's pending runs as submitit jobs: 'slurm' submits them to the cluster "
                              "(and returns), 'local' runs them as processes here (--jobs at once)")
@@ -108,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             print(format_status(name, args.profile, status(name, args.profile, overrides, args.runs, ctx)))
         return 0
     if args.rerun:
-        for name, moved in rerun_rows(names, args.profile, overrides, ctx, args.runs, args.rerun).items():
+        for name, moved in rerun_rows(names, args.profile, overrides, ctx, args.runs, args.rerun,
+                                      args.why).items():
             print(f"{name} ({args.profile}): {len(moved)} stored runs superseded, to run again: "
                   f"{', '.join(moved) or 'none'}")
     if args.launcher:

@@ -86,14 +86,15 @@ def rows_by_table(names: list[str], rows: list[str], option: str) -> dict[str, l
 
 
 def rerun_rows(names: list[str], profile: str, overrides: dict, ctx: RunContext, runs: int | None,
-               rows: list[str]) -> dict[str, list[str]]:
+               rows: list[str], why: str = "") -> dict[str, list[str]]:
     """Supersede the stored runs of `rows` in each named table that has them (kept under the record's
-    `superseded`), so that the next run computes them again, e.g. after a fix to their family; {table: run ids}."""
+    `superseded` with `why`), so that the next run computes them again, e.g. after a fix to their family;
+    {table: run ids}."""
     moved = {}
     for name, mine in rows_by_table(names, rows, "--rerun").items():
         if mine:
             _, _, store = open_table(name, profile, overrides, ctx, runs)
-            moved[name] = store.supersede(mine, f"--rerun {' '.join(mine)}")
+            moved[name] = store.supersede(mine, why or f"--rerun {' '.join(mine)}")
     return moved
 
 
