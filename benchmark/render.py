@@ -218,9 +218,9 @@ def _superseded_lines(record: dict) -> list[str]:
     for versions in record.get("superseded", {}).values():
         for run in versions:
             groups.setdefault((run["superseded_why"], run["superseded_at"][:12]), set()).add(run["row"])
-    return [f"Superseded runs, kept in the record and counted nowhere: rows {', '.join(sorted(rows))} ({why} at "
-            f"commit {commit}); the numbers above are of the runs made since." for (why, commit), rows in
-            sorted(groups.items())]
+    return [f"Superseded runs, kept in the record and counted nowhere: rows {', '.join(sorted(rows))} ({why}; "
+            f"superseded at commit {commit}); the numbers above are of the runs made since." for (why, commit), rows
+            in sorted(groups.items())]
 
 
 def render_table(spec: TableSpec, record: dict, results_dir: Path, tables_dir: Path) -> list[Path]:
