@@ -272,6 +272,13 @@ class ResultStore:
         self._written.add(("runs", run.run_id))
         self.save()
 
+    def put_unavailable(self, rows, index: int, seed: int, reason: str) -> None:
+        """Record run `index` of every row in `rows` as unavailable (the data it needs is missing: `reason`), except
+        the runs already finished or not this store's to fill: a missing file never replaces a computed result."""
+        for row in rows:
+            if not self.done(f"{row}/{index}"):
+                self.put_run(RunRecord(row, index, seed, status="unavailable", reason=reason))
+
     def write_artifact(self, name: str, obj: Any) -> str:
         return write_artifact(self.path, name, obj)
 

@@ -19,7 +19,7 @@ from benchmark.config import config_hash, to_jsonable, with_overrides
 from benchmark.data import DataUnavailable, ImageSplit
 from benchmark.errors import UserError
 from benchmark.registry import DATASETS, MODELS
-from benchmark.results import environment, write_json_atomic
+from benchmark.results import RunRecord, environment, write_json_atomic
 from benchmark.rng import RunGenerators, derive_seed
 from benchmark.runtime import Runtime
 from benchmark.tables import RunContext
@@ -91,6 +91,18 @@ class TrainedModel:
     @property
     def failed(self) -> bool:
         return self.record["status"] == "failed"
+
+    def run_info(self) -> dict:
+        """What a table's run record says about the model it evaluated: its key, whether this call trained it, its
+        length, cost and commit."""
+        steps, wall = self.record["steps_done"], self.record["wall_s"]
+        return {"model": self.key, "model_trained_now": self.trained_now, "steps": steps, "model_wall_s": wall,
+                "model_commit": self.record["git_commit"], "ms_per_update": round(1000 * wall / max(steps, 1), 2)}
+
+    def failed_run(self, row: str, index: int, seed: int, device: str, extra: dict | None = None) -> RunRecord:
+        """The run record of a cell whose model diverged in training: its failure and step, nothing measured."""
+        return RunRecord(row, index, seed, status="failed", failure=self.record["failure"],
+                         steps=self.record["steps_done"], device=device, extra=extra or self.run_info())
 
 
 def family_config(family: str, arch: str, overrides: dict):

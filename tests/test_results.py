@@ -193,3 +193,17 @@ def test_superseded_runs_leave_the_table_and_stay_in_the_record(tmp_path):
     store.put_run(_run("old", 7))
     store.supersede(["old"], "--rerun old")
     assert [v["values"]["m"] for v in load_record(store.path)["superseded"]["old/0"]] == [5, 7], "every version kept"
+
+
+def test_missing_data_never_replaces_a_computed_run(tmp_path):
+    """A table that finds its data gone records the cells still to fill as unavailable, and leaves the finished
+    ones (ok or failed) and the ones another store fills as they are."""
+    store = _store(tmp_path)
+    store.put_run(_run("r", 3))
+    store.put_run(RunRecord.from_training("f", 0, 1, {"step": 3, "reason": "nan"}, {}))
+    store.assign(exclude=["other/0"]).put_unavailable(["r", "f", "new", "other"], 0, 1, "the data is gone")
+    runs = load_record(store.path)["runs"]
+    assert runs["r/0"]["status"] == "ok" and runs["r/0"]["values"] == {"m": 3}
+    assert runs["f/0"]["status"] == "failed"
+    assert runs["new/0"]["status"] == "unavailable" and runs["new/0"]["reason"] == "the data is gone"
+    assert "other/0" not in runs

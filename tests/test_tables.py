@@ -1,14 +1,17 @@
 """What every registered table must do: reproduce its pinned smoke results, resume an interrupted run to the same
-numbers, skip what is stored, and record (and render) a diverged run instead of raising."""
+numbers, skip what is stored, record (and render) a diverged run instead of raising, and keep what it stored when
+its data is gone."""
+import dataclasses
 from pathlib import Path
 
 import pytest
 import torch
 
 from benchmark.compare import compare_table
-from benchmark.registry import TABLES
+from benchmark.data import DataUnavailable
+from benchmark.registry import DATASETS, TABLES
 from benchmark.render import render_all
-from benchmark.results import compare_records
+from benchmark.results import compare_records, load_record, write_json_atomic
 from benchmark.table_run import pending_requests, run_table
 from benchmark.tables import RunContext, gmm_modes
 from fixtures import write_celeba, write_cifar10, write_mnist, write_svhn_partial
@@ -193,3 +196,23 @@ def test_jobs_train_only_the_models_of_cells_not_stored(name, tmp_path):
     del store.record["runs"][cells[0]]
     expected = [r for c, r in pairs if r in unavailable or cells[0] in c]  # every model that cell needs
     assert request in expected and pending_requests(spec, config, store) == expected
+
+
+@pytest.mark.parametrize("name", sorted(n for n in ADAPTERS if ADAPTERS[n]["data"]))
+def test_data_gone_after_a_run_loses_none_of_its_runs(name, tmp_path, monkeypatch):
+    """Run a table, take one stored run out, then run it again with every split unavailable: every other stored run
+    is still there as it was, and the cell still to fill says 'unavailable' with the reason."""
+    path = _run(name, tmp_path).path
+    record = load_record(path)
+    stored = {k: r for k, r in record["runs"].items() if r["status"] in ("ok", "failed")}
+    pending = sorted(stored)[-1]
+    del record["runs"][pending], stored[pending]
+    write_json_atomic(path, record)
+
+    def gone(*args, **kwargs):
+        raise DataUnavailable("the split is gone")
+
+    monkeypatch.setattr(DATASETS, "_entries", {n: dataclasses.replace(e, load=gone) for n, e in DATASETS.items()})
+    again = _run(name, tmp_path).record
+    assert {k: again["runs"].get(k) for k in stored} == stored
+    assert again["runs"][pending]["status"] == "unavailable" and again["runs"][pending]["reason"] == "the split is gone"

@@ -22,7 +22,7 @@ import torch
 
 from benchmark.errors import UserError
 from benchmark.models import ModelEntry
-from benchmark.models._game import Player, adversarial_losses, update_players
+from benchmark.models._game import Player, adversarial_losses
 from benchmark.models._image import AdamConfig, Encoding, ImageAutoencoder, seeded
 from benchmark.models._stacked import NoiseEncoderModel
 from benchmark.nets import toy

@@ -1,6 +1,7 @@
-"""What the semi-supervised tables share: the request for one seed of one row, and the run record of a trained
+"""What the semi-supervised tables share: the request for one seed of one row, the run record of a trained
 classifier (test errors with the classifier as the protocol tests it, the learning curve from its snapshots, the
-labelled draw stored as an artifact)."""
+labelled draw stored as an artifact), and the loop over cells that are one trained model each (which mnist_cluster
+shares too)."""
 from __future__ import annotations
 
 import time
@@ -55,19 +56,12 @@ def curve(trained: TrainedModel, images: torch.Tensor, labels: torch.Tensor, upd
 
 def classifier_run(store: ResultStore, row: str, index: int, trained: TrainedModel, images: torch.Tensor,
                    labels: torch.Tensor, ctx: RunContext, error_key: str = "error_rate") -> None:
-    """Store one seed of a semi-supervised row: failed with its step if training diverged, else the test errors of
-    the classifier as tested (the averaged parameters where the family averages) and of the live parameters; the
-    error fraction is stored under `error_key` (the column the table shows)."""
+    """Store one seed of a semi-supervised row whose model trained to the end: the test errors of the classifier as
+    tested (the averaged parameters where the family averages) and of the live parameters; the error fraction is
+    stored under `error_key` (the column the table shows)."""
     seed = trained.request.fit.seed
     steps = trained.record["steps_done"]
-    model_wall = trained.record["wall_s"]
-    info = {"model": trained.key, "model_trained_now": trained.trained_now, "model_wall_s": model_wall,
-            "model_commit": trained.record["git_commit"], "labels": len(trained.labelled),
-            "ms_per_update": round(1000 * model_wall / max(steps, 1), 2)}
-    if trained.failed:
-        store.put_run(RunRecord(row, index, seed, status="failed", failure=trained.record["failure"], steps=steps,
-                                device=ctx.device, extra=info))
-        return
+    info = {**trained.run_info(), "labels": len(trained.labelled)}
     start = time.perf_counter()
     updates_per_epoch = -(-trained.record["identity"]["train_images"] // trained.request.fit.batch_size)
     tested = count_errors(trained.model.classify(images), labels)
@@ -88,9 +82,8 @@ def semi_table_run(cfg, store: ResultStore, ctx: RunContext, dataset: str, rows,
     try:
         test = load_split(dataset, "test", ctx)
     except DataUnavailable as e:
-        for row in rows:
-            for index in range(cfg.runs):
-                store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
+        for index in range(cfg.runs):
+            store.put_unavailable(rows, index, cfg.seed + index, str(e))
         return
     n = cfg.test_images or None
     for index in range(cfg.runs):
@@ -105,6 +98,18 @@ def semi_cells(store: ResultStore, rows, index: int, request_of_row, images: tor
     """Run index `index` of every semi-supervised row not stored yet: train or load its model, test it; missing
     data (the split, or too few images of a class for the labels) is recorded as that cell's reason.  False when
     training stopped early.  `datasets(trained)` names the data in the record."""
+    def store_cell(row: str, trained: TrainedModel) -> None:
+        if datasets is not None:
+            store.record["datasets"] = datasets(trained)
+        classifier_run(store, row, index, trained, images, labels, ctx, error_key=error_key)
+
+    return model_cells(store, rows, index, request_of_row, ctx, store_cell)
+
+
+def model_cells(store: ResultStore, rows, index: int, request_of_row, ctx: RunContext, store_cell) -> bool:
+    """Run index `index` of every row not stored yet whose cell is one trained model: train or load it
+    (`request_of_row(row)`), record a diverged one as failed, else `store_cell(row, trained)`; missing data is
+    recorded as that cell's reason.  False when training stopped early (the checkpoint resumes on the next call)."""
     for row in rows:
         if store.done(f"{row}/{index}"):
             continue
@@ -112,11 +117,12 @@ def semi_cells(store: ResultStore, rows, index: int, request_of_row, images: tor
         try:
             trained = train_or_load(request, ctx)
         except DataUnavailable as e:
-            store.put_run(RunRecord(row, index, request.fit.seed, status="unavailable", reason=str(e)))
+            store.put_unavailable([row], index, request.fit.seed, str(e))
             continue
         if trained is None:
             return False
-        if datasets is not None:
-            store.record["datasets"] = datasets(trained)
-        classifier_run(store, row, index, trained, images, labels, ctx, error_key=error_key)
+        if trained.failed:
+            store.put_run(trained.failed_run(row, index, request.fit.seed, ctx.device))
+            continue
+        store_cell(row, trained)
     return True

@@ -200,8 +200,7 @@ def run(cfg: CelebAAttrsConfig, store: ResultStore, ctx: RunContext) -> None:
         train, test = load_split(cfg.dataset, "train", ctx), load_split(cfg.dataset, "test", ctx)
     except DataUnavailable as e:
         for index in range(cfg.runs):
-            for key in (r.key for r in ROWS):
-                store.put_run(RunRecord(key, index, cfg.seed + index, status="unavailable", reason=str(e)))
+            store.put_unavailable([r.key for r in ROWS], index, cfg.seed + index, str(e))
         return
     attributes = list(train.extras.get("attribute_names") or range(train.labels.shape[1]))
     x_train = train.images[: (cfg.classifier_train_images or cfg.train_images) or None]
@@ -231,15 +230,12 @@ def run(cfg: CelebAAttrsConfig, store: ResultStore, ctx: RunContext) -> None:
             trained = trained_families[family]
             if trained is None:
                 return  # stopped early: the checkpoint resumes on the next call
-            info = {"model": trained.key, "model_trained_now": trained.trained_now,
-                    "steps": trained.record["steps_done"], "model_wall_s": trained.record["wall_s"],
-                    "model_commit": trained.record["git_commit"], **real_info}
+            info = {**trained.run_info(), **real_info}
             if trained.failed:
                 for reading in READINGS:
                     for metric in SCORES:
-                        store.put_run(RunRecord(_row_key(source, reading, metric), index, seed, status="failed",
-                                                failure=trained.record["failure"], steps=info["steps"],
-                                                device=ctx.device, extra=info))
+                        store.put_run(trained.failed_run(_row_key(source, reading, metric), index, seed, ctx.device,
+                                                         info))
                 continue
             test_recon = reconstructions_uint8(trained.model, x_test, level, derive_seed(seed, NAME, source, "test"))
             train_recon = reconstructions_uint8(trained.model, x_train, level, derive_seed(seed, NAME, source, "train"))

@@ -12,12 +12,15 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+import torch
+
 from benchmark.data import DataUnavailable
 from benchmark.protocols.clustering import cluster_accuracy
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.trained import FitConfig, ModelRequest, load_split, train_or_load
+from benchmark.tables._semisup import model_cells
+from benchmark.trained import FitConfig, ModelRequest, TrainedModel, load_split
 
 NAME = "mnist_cluster"
 ROW_FAMILIES = {"iae_cluster": "iae_cluster", "aae_cluster": "aae_cluster"}
@@ -101,46 +104,37 @@ def requests(cfg: MnistClusterConfig) -> list[tuple[tuple[str, ...], ModelReques
     return [((f"{row}/{index}",), model_request(cfg, row, index)) for index in range(cfg.runs) for row in ROW_FAMILIES]
 
 
+def _cluster_run(store: ResultStore, row: str, index: int, trained: TrainedModel, images: torch.Tensor,
+                 labels: torch.Tensor, ctx: RunContext) -> None:
+    start = time.perf_counter()
+    assignments = trained.model.classify(images).argmax(1)
+    result = cluster_accuracy(assignments.numpy(), labels.numpy())
+    artifact = store.write_artifact(f"{row}-{index}", {"mapping": result["mapping"],
+                                                       "assignments": assignments.tolist()})
+    store.put_run(RunRecord(
+        row, index, trained.request.fit.seed, steps=trained.record["steps_done"], device=ctx.device,
+        wall_s=time.perf_counter() - start,
+        values={"error_rate": 1.0 - result["accuracy"], "accuracy": result["accuracy"], "clusters": result["clusters"]},
+        artifacts={"clusters": artifact}, extra={**trained.run_info(), "test_n": len(labels)}))
+
+
 def run(cfg: MnistClusterConfig, store: ResultStore, ctx: RunContext) -> None:
     try:
         test = load_split("mnist", "test", ctx)
     except DataUnavailable as e:
         for index in range(cfg.runs):
-            for row in ROW_FAMILIES:
-                store.put_run(RunRecord(row, index, cfg.seed + index, status="unavailable", reason=str(e)))
+            store.put_unavailable(ROW_FAMILIES, index, cfg.seed + index, str(e))
         return
     images, labels = test.images[: cfg.test_images or None], test.labels[: cfg.test_images or None]
+
+    def store_cell(row: str, index: int, trained: TrainedModel) -> None:
+        store.record["datasets"] = {"train": trained.data.provenance, "test": test.provenance}
+        _cluster_run(store, row, index, trained, images, labels, ctx)
+
     for index in range(cfg.runs):
-        for row in ROW_FAMILIES:
-            if store.done(f"{row}/{index}"):
-                continue
-            request = model_request(cfg, row, index)
-            try:
-                trained = train_or_load(request, ctx)
-            except DataUnavailable as e:
-                store.put_run(RunRecord(row, index, request.fit.seed, status="unavailable", reason=str(e)))
-                continue
-            if trained is None:
-                return  # stopped early: the checkpoint resumes on the next call
-            store.record["datasets"] = {"train": trained.data.provenance, "test": test.provenance}
-            steps = trained.record["steps_done"]
-            info = {"model": trained.key, "model_trained_now": trained.trained_now,
-                    "model_commit": trained.record["git_commit"],
-                    "ms_per_update": round(1000 * trained.record["wall_s"] / max(steps, 1), 2)}
-            if trained.failed:
-                store.put_run(RunRecord(row, index, request.fit.seed, status="failed",
-                                        failure=trained.record["failure"], steps=steps, device=ctx.device, extra=info))
-                continue
-            start = time.perf_counter()
-            assignments = trained.model.classify(images).argmax(1)
-            result = cluster_accuracy(assignments.numpy(), labels.numpy())
-            artifact = store.write_artifact(f"{row}-{index}", {"mapping": result["mapping"],
-                                                               "assignments": assignments.tolist()})
-            store.put_run(RunRecord(
-                row, index, request.fit.seed, steps=steps, device=ctx.device, wall_s=time.perf_counter() - start,
-                values={"error_rate": 1.0 - result["accuracy"], "accuracy": result["accuracy"],
-                        "clusters": result["clusters"]},
-                artifacts={"clusters": artifact}, extra={**info, "test_n": len(labels)}))
+        if not model_cells(store, ROW_FAMILIES, index, lambda row: model_request(cfg, row, index), ctx,
+                           lambda row, trained: store_cell(row, index, trained)):
+            return
 
 
 TABLES.register(NAME, TableSpec(

@@ -131,9 +131,7 @@ def held_out(models: str, dataset: str, ctx: RunContext, limit: int = 0) -> tupl
 
 
 def _put_unavailable(store: ResultStore, dataset: str, index: int, seed: int, reason: str, rows=None) -> None:
-    for m in rows or MODELS:
-        if not store.done(f"{dataset}_{m}/{index}"):
-            store.put_run(RunRecord(f"{dataset}_{m}", index, seed, status="unavailable", reason=reason))
+    store.put_unavailable([f"{dataset}_{m}" for m in rows or MODELS], index, seed, reason)
 
 
 @torch.no_grad()

@@ -72,8 +72,7 @@ def datasets(cfg: SampleQualityConfig) -> dict:
 
 
 def _unavailable(store, dataset, index, seed, reason, rows):
-    for row in rows:
-        store.put_run(RunRecord(f"{dataset}_{row}", index, seed, status="unavailable", reason=reason))
+    store.put_unavailable([f"{dataset}_{row}" for row in rows], index, seed, reason)
 
 
 def _features(net, images: torch.Tensor, cfg: SampleQualityConfig, ctx: RunContext) -> np.ndarray:
@@ -121,12 +120,9 @@ def run(cfg: SampleQualityConfig, store: ResultStore, ctx: RunContext) -> None:
                     continue
                 if trained is None:
                     return  # stopped early: the checkpoint resumes on the next call
-                info = {"model": trained.key, "steps": trained.record["steps_done"],
-                        "model_commit": trained.record["git_commit"]}
+                info = trained.run_info()
                 if trained.failed:
-                    store.put_run(RunRecord(f"{dataset}_{row}", index, seed, status="failed",
-                                            failure=trained.record["failure"], steps=info["steps"], device=ctx.device,
-                                            extra=info))
+                    store.put_run(trained.failed_run(f"{dataset}_{row}", index, seed, ctx.device, info))
                     continue
                 samples = samples_uint8(trained.model, cfg.n, derive_seed(seed, NAME, dataset, row), cfg.batch_size)
                 value = fid.frechet_distance(_features(net, samples, cfg, ctx), real_features)

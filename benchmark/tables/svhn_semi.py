@@ -275,11 +275,6 @@ def _store_probe(store: ResultStore, row: str, index: int, cfg, result: dict, fe
                "unconverged_fits": result["unconverged_fits"]}))
 
 
-def _unavailable(store: ResultStore, rows: list[str], index: int, seed: int, reason: str) -> None:
-    for row in rows:
-        store.put_run(RunRecord(row, index, seed, status="unavailable", reason=reason))
-
-
 def semi_request_of(cfg: SVHNSemiConfig, row: str, index: int) -> ModelRequest:
     return semi_request(SEMI_ROWS[row], "svhn", epochs=cfg.semi_epochs, steps=cfg.steps, per_class=cfg.per_class,
                         seed=cfg.seed + index, batch_size=cfg.batch_size, snapshot_epochs=cfg.semi_snapshot_epochs,
@@ -299,8 +294,7 @@ def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
         try:
             splits = _labelled_splits(cfg, ctx)
         except DataUnavailable as e:
-            _unavailable(store, [r for r in (*PROBES, *SEMI_ROWS) if not store.done(f"{r}/{index}")], index, seed,
-                         str(e))
+            store.put_unavailable([*PROBES, *SEMI_ROWS], index, seed, str(e))
             continue
         store.record["datasets"] = {name: prov for name, (_, _, prov) in splits.items()}
         for family, rows in families.items():
@@ -315,17 +309,14 @@ def run(cfg: SVHNSemiConfig, store: ResultStore, ctx: RunContext) -> None:
             try:
                 trained = train_or_load(model_request(cfg, family, index), ctx)
             except DataUnavailable as e:
-                _unavailable(store, pending, index, seed, str(e))
+                store.put_unavailable(pending, index, seed, str(e))
                 continue
             if trained is None:
                 return  # stopped early: the checkpoint resumes on the next call
-            info = {"model": trained.key, "model_trained_now": trained.trained_now,
-                    "steps": trained.record["steps_done"], "model_wall_s": trained.record["wall_s"],
-                    "model_commit": trained.record["git_commit"]}
+            info = trained.run_info()
             for row in pending:
                 if trained.failed:
-                    store.put_run(RunRecord(row, index, seed, status="failed", failure=trained.record["failure"],
-                                            steps=info["steps"], device=ctx.device, extra=info))
+                    store.put_run(trained.failed_run(row, index, seed, ctx.device, info))
                     continue
                 _store_probe(store, row, index, cfg, *_evaluate(PROBES[row], trained.model, trained.key, splits, cfg,
                                                                 index, ctx), ctx, info)
