@@ -265,19 +265,26 @@ class ResultStore:
         return moved
 
     def put_run(self, run: RunRecord) -> None:
+        self._stage(run)
+        self.save()
+
+    def _stage(self, run: RunRecord) -> None:
+        """Put `run` into the record in memory (the next save writes it)."""
         stored = {**asdict(run), "wall_s": round(run.wall_s, 3), **environment()}
         stored["values"] = {k: (None if isinstance(v, float) and not math.isfinite(v) else v)
                             for k, v in run.values.items()}
         self.record["runs"][run.run_id] = stored
         self._written.add(("runs", run.run_id))
-        self.save()
 
     def put_unavailable(self, rows, index: int, seed: int, reason: str) -> None:
         """Record run `index` of every row in `rows` as unavailable (the data it needs is missing: `reason`), except
-        the runs already finished or not this store's to fill: a missing file never replaces a computed result."""
-        for row in rows:
-            if not self.done(f"{row}/{index}"):
-                self.put_run(RunRecord(row, index, seed, status="unavailable", reason=reason))
+        the runs already finished or not this store's to fill: a missing file never replaces a computed result.
+        One write for all of them."""
+        pending = [row for row in rows if not self.done(f"{row}/{index}")]
+        for row in pending:
+            self._stage(RunRecord(row, index, seed, status="unavailable", reason=reason))
+        if pending:
+            self.save()
 
     def write_artifact(self, name: str, obj: Any) -> str:
         return write_artifact(self.path, name, obj)
