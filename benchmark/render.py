@@ -133,9 +133,25 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
             value = run["values"].get(key)
             line[label] = "–" if value is None else f"{value:g}"
         line["updates"] = run.get("steps") if run.get("steps") is not None else "–"
-        line["wall (s)"] = f"{run.get('wall_s', 0.0):.1f}"
+        line["cell wall (s)"] = f"{run.get('wall_s', 0.0):.1f}"
+        if any("model_wall_s" in r.get("extra", {}) for r in record["runs"].values()):
+            extra = run.get("extra", {})
+            line["model training (s)"] = _one_decimal(extra.get("model_wall_s"))
+            line["ms / update"] = _one_decimal(extra.get("ms_per_update"))
         lines.append(line)
     return pd.DataFrame(lines)
+
+
+def _one_decimal(value) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def _model_training_wall(runs) -> tuple[float, int]:
+    """Training wall time summed over the distinct trained models the runs evaluated (a model several rows share,
+    as train-once makes them, counts once), and how many models that is."""
+    walls = {r["extra"]["model"]: r["extra"]["model_wall_s"] for r in runs
+             if r.get("extra", {}).get("model") and r["extra"].get("model_wall_s") is not None}
+    return sum(walls.values()), len(walls)
 
 
 def _markdown(df: pd.DataFrame) -> str:
@@ -148,8 +164,10 @@ def _provenance_lines(record: dict) -> list[str]:
     devices = sorted({r.get("device", "?") for r in runs})
     versions = sorted({json.dumps(r["versions"], sort_keys=True) for r in runs})
     wall = sum(r.get("wall_s", 0.0) for r in runs)
+    training, models = _model_training_wall(runs)
+    trained = f"; training of the {models} model(s) they evaluated {training / 60:.1f} min" if models else ""
     lines = [f"- Code: git commit(s) {', '.join(commits) or '–'}; device(s): {', '.join(devices) or '–'}; "
-             f"summed run wall time {wall / 60:.1f} min."]
+             f"summed cell wall time {wall / 60:.1f} min{trained}."]
     lines += [f"- Libraries: {v}" for v in versions]
     for name, prov in record["datasets"].items():
         lines.append(f"- Data `{name}`: " + "; ".join(f"{k} {v}" for k, v in prov.items()))

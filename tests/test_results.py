@@ -207,3 +207,24 @@ def test_missing_data_never_replaces_a_computed_run(tmp_path):
     assert runs["f/0"]["status"] == "failed"
     assert runs["new/0"]["status"] == "unavailable" and runs["new/0"]["reason"] == "the data is gone"
     assert "other/0" not in runs
+
+
+def test_runs_table_shows_each_models_training_and_counts_a_shared_model_once():
+    """A cell's own wall time (evaluation) and its model's training time are two columns; the provenance line sums
+    the training of the distinct models, so two rows reading one train-once model count it once."""
+    from benchmark import render
+    from benchmark.registry import TABLES
+
+    spec = TABLES.get("mnist_semi")
+    model = {"model": "m1", "model_wall_s": 600.0, "ms_per_update": 20.0}
+    base = {"status": "ok", "values": {}, "steps": 30000, "git_commit": "0" * 40, "versions": {}}
+    record = {"runs": {"a/0": {**base, "wall_s": 2.0, "extra": model},
+                       "b/0": {**base, "wall_s": 3.0, "extra": model},
+                       "c/0": {**base, "wall_s": 1.0, "extra": {**model, "model": "m2", "model_wall_s": 300.0}}},
+              "datasets": {}}
+    frame = render.runs_frame(spec, record)
+    assert list(frame["cell wall (s)"]) == ["2.0", "3.0", "1.0"]
+    assert list(frame["model training (s)"]) == ["600.0", "600.0", "300.0"]
+    assert list(frame["ms / update"]) == ["20.0"] * 3
+    line = render._provenance_lines(record)[0]
+    assert "summed cell wall time 0.1 min; training of the 2 model(s) they evaluated 15.0 min" in line
