@@ -121,6 +121,7 @@ def summary_frames(spec: TableSpec, record: dict) -> tuple[pd.DataFrame, pd.Data
 
 def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
     lines = []
+    with_training = any("model_wall_s" in r.get("extra", {}) for r in record["runs"].values())
     for run_id, run in record["runs"].items():
         line = {"run": run_id, "status": run["status"]}
         for key in spec.hparam_columns:
@@ -134,7 +135,7 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
             line[label] = "–" if value is None else f"{value:g}"
         line["updates"] = run.get("steps") if run.get("steps") is not None else "–"
         line["cell wall (s)"] = f"{run.get('wall_s', 0.0):.1f}"
-        if any("model_wall_s" in r.get("extra", {}) for r in record["runs"].values()):
+        if with_training:
             extra = run.get("extra", {})
             line["model training (s)"] = _one_decimal(extra.get("model_wall_s"))
             line["ms / update"] = _one_decimal(extra.get("ms_per_update"))

@@ -2,7 +2,9 @@ import json
 
 import pytest
 
+from benchmark import render
 from benchmark.errors import UserError
+from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord, compare_records, load_record, summarize
 
 
@@ -212,9 +214,6 @@ def test_missing_data_never_replaces_a_computed_run(tmp_path):
 def test_runs_table_shows_each_models_training_and_counts_a_shared_model_once():
     """A cell's own wall time (evaluation) and its model's training time are two columns; the provenance line sums
     the training of the distinct models, so two rows reading one train-once model count it once."""
-    from benchmark import render
-    from benchmark.registry import TABLES
-
     spec = TABLES.get("mnist_semi")
     model = {"model": "m1", "model_wall_s": 600.0, "ms_per_update": 20.0}
     base = {"status": "ok", "values": {}, "steps": 30000, "git_commit": "0" * 40, "versions": {}}
