@@ -257,12 +257,25 @@ class ResultStore:
             moved = sorted(k for k, run in self.record["runs"].items() if run["row"] in rows)
             for run_id in moved:
                 run = self.record["runs"].pop(run_id)
-                self.record.setdefault("superseded", {}).setdefault(run_id, []).append(
-                    {**run, "superseded_why": why, "superseded_at": environment()["git_commit"]})
+                versions = self.record.setdefault("superseded", {}).setdefault(run_id, [])
+                versions.append({**run, "artifacts": self._set_aside(run.get("artifacts", {}), len(versions)),
+                                 "superseded_why": why, "superseded_at": environment()["git_commit"]})
                 self._written.discard(("runs", run_id))
             self.record["summary"] = self.summary()
             write_json_atomic(self.path, self.record)
         return moved
+
+    def _set_aside(self, artifacts: dict[str, str], version: int) -> dict[str, str]:
+        """Move a superseded run's artifact files to names of their own (<name>.superseded-<version>.json), since
+        the run that replaces it writes its artifacts under the same names; returns the paths to record."""
+        kept = {}
+        for key, relative in artifacts.items():
+            path = self.path.parent / relative
+            aside = path.with_name(f"{path.stem}.superseded-{version}{path.suffix}")
+            if path.exists():
+                os.replace(path, aside)
+            kept[key] = str(aside.relative_to(self.path.parent))
+        return kept
 
     def put_run(self, run: RunRecord) -> None:
         self._stage(run)

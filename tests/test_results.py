@@ -5,7 +5,7 @@ import pytest
 from benchmark import render
 from benchmark.errors import UserError
 from benchmark.registry import TABLES
-from benchmark.results import ResultStore, RunRecord, compare_records, load_record, summarize
+from benchmark.results import ResultStore, RunRecord, compare_records, load_record, read_artifact, summarize
 
 
 def _store(tmp_path, config=None):
@@ -195,6 +195,20 @@ def test_superseded_runs_leave_the_table_and_stay_in_the_record(tmp_path):
     store.put_run(_run("old", 7))
     store.supersede(["old"], "--rerun old")
     assert [v["values"]["m"] for v in load_record(store.path)["superseded"]["old/0"]] == [5, 7], "every version kept"
+
+
+def test_a_superseded_runs_artifacts_survive_the_run_that_replaces_it(tmp_path):
+    """The new run of a cell writes its artifacts under the old run's names: the old files are set aside first and
+    the superseded version names them, every version its own."""
+    store = _store(tmp_path)
+    for curve in ([3, 2], [9, 8], [5, 4]):
+        if store.stored("old/0"):
+            store.supersede(["old"], "--rerun old")
+        store.put_run(_run("old", curve[-1], artifacts={"curve": store.write_artifact("old/0", curve)}))
+    record = load_record(store.path)
+    assert read_artifact(store.path, record["runs"]["old/0"]["artifacts"]["curve"]) == [5, 4]
+    assert [read_artifact(store.path, v["artifacts"]["curve"]) for v in record["superseded"]["old/0"]] == \
+        [[3, 2], [9, 8]]
 
 
 def test_missing_data_never_replaces_a_computed_run(tmp_path):
