@@ -241,3 +241,18 @@ def test_runs_table_shows_each_models_training_and_counts_a_shared_model_once():
     assert list(frame["ms / update"]) == ["20.0"] * 3
     line = render._provenance_lines(record)[0]
     assert "summed cell wall time 0.1 min; training of the 2 model(s) they evaluated 15.0 min" in line
+
+
+def test_every_tables_scale_note_reads_a_stored_non_smoke_config():
+    """A stored record's config holds no run count (runs is not part of a model's identity): each table's scale
+    note must render from the config as stored at the small profile, not only at smoke."""
+    from dataclasses import asdict
+
+    from benchmark.registry import TABLES
+
+    for name in TABLES.names():
+        spec = TABLES.get(name)
+        if spec.scale_note is None or "small" not in spec.profiles:
+            continue
+        config = {k: v for k, v in asdict(spec.config_cls(**spec.profiles["small"])).items() if k != "runs"}
+        assert spec.scale_note(config), name
