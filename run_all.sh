@@ -24,7 +24,7 @@ mode=${1:-small}
 [ $# -gt 0 ] && shift
 case "$mode" in
   test)
-    exec .venv/bin/python -m pytest -q "$@" ;;
+    exec .venv/bin/python -m pytest -q -rs "$@" ;;
   smoke|small|paper)
     .venv/bin/python -m benchmark.run --all --profile "$mode" "$@"
     exec .venv/bin/python -m benchmark.render ;;

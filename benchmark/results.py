@@ -372,12 +372,23 @@ def read_artifact(record_path: Path, relative: str) -> Any:
 COMPARED_RUN_FIELDS = ("row", "index", "seed", "hparams", "status", "failure", "values")
 
 
-def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float = 1e-8) -> list[str]:
-    """Differences between two records of the same table: integers and strings exactly, floats to a tolerance."""
+def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float = 1e-8,
+                    measured_numbers: bool = True) -> list[str]:
+    """Differences between two records of the same table: integers and strings exactly, floats to a tolerance.
+
+    With measured_numbers=False the numbers a run measured (its values and the summary) are only required to be
+    numbers on both sides (a non-finite one is stored as null): the comparison for a machine whose floats round
+    otherwise (benchmark.machine); ids, seeds, hyperparameters, statuses, keys and lengths are still compared
+    exactly."""
     problems: list[str] = []
 
-    def walk(a: Any, b: Any, where: str) -> None:
-        if isinstance(a, bool) or isinstance(b, bool) or isinstance(a, int) and isinstance(b, int):
+    def walk(a: Any, b: Any, where: str, exact: bool = True) -> None:
+        if isinstance(a, bool) or isinstance(b, bool):
+            if a != b:
+                problems.append(f"{where}: {a!r} != {b!r}")
+        elif isinstance(a, (int, float)) and isinstance(b, (int, float)) and not exact:
+            pass  # a number measured on another machine: any number will do
+        elif isinstance(a, int) and isinstance(b, int):
             if a != b:
                 problems.append(f"{where}: {a!r} != {b!r}")
         elif isinstance(a, (int, float)) and isinstance(b, (int, float)):
@@ -388,12 +399,12 @@ def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float =
                 if k not in a or k not in b:
                     problems.append(f"{where}.{k}: present in only one record")
                 else:
-                    walk(a[k], b[k], f"{where}.{k}")
+                    walk(a[k], b[k], f"{where}.{k}", exact)
         elif isinstance(a, list) and isinstance(b, list):
             if len(a) != len(b):
                 problems.append(f"{where}: lengths {len(a)} != {len(b)}")
             for i, (x, y) in enumerate(zip(a, b)):
-                walk(x, y, f"{where}[{i}]")
+                walk(x, y, f"{where}[{i}]", exact)
         elif a != b:
             problems.append(f"{where}: {a!r} != {b!r}")
 
@@ -402,6 +413,7 @@ def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float =
     walk(sorted(runs_a), sorted(runs_b), "run ids")
     for run_id in sorted(set(runs_a) & set(runs_b)):
         for key in COMPARED_RUN_FIELDS:
-            walk(runs_a[run_id].get(key), runs_b[run_id].get(key), f"runs[{run_id}].{key}")
-    walk(stored["summary"], fresh["summary"], "summary")
+            walk(runs_a[run_id].get(key), runs_b[run_id].get(key), f"runs[{run_id}].{key}",
+                 measured_numbers or key != "values")
+    walk(stored["summary"], fresh["summary"], "summary", measured_numbers)
     return problems

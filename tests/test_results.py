@@ -68,6 +68,38 @@ def test_compare_is_exact_on_integers_and_tolerant_on_floats(tmp_path):
     assert any("count" in p for p in problems)
 
 
+def test_compare_without_measured_numbers_still_checks_structure_and_missing_numbers(tmp_path):
+    a = _store(tmp_path / "a")
+    b = _store(tmp_path / "b")
+    a.put_run(RunRecord("r", 0, 1, values={"count": 5, "err": 1.0}))
+    b.put_run(RunRecord("r", 0, 1, values={"count": 7, "err": 1.5}))
+    assert compare_records(a.record, b.record, measured_numbers=False) == []
+    assert compare_records(a.record, b.record) != []
+    b.put_run(RunRecord("r", 0, 1, values={"count": 7, "err": float("nan")}))  # stored as null
+    assert any("err" in p for p in compare_records(a.record, b.record, measured_numbers=False))
+    b.put_run(RunRecord("r", 0, 1, values={"count": 7}))
+    assert any("err" in p and "only one" in p for p in compare_records(a.record, b.record, measured_numbers=False))
+    b.put_run(RunRecord("r", 0, 2, values={"count": 7, "err": 1.5}))
+    assert any("seed" in p for p in compare_records(a.record, b.record, measured_numbers=False))
+
+
+def test_only_a_recorded_machine_compares_numbers_and_only_for_the_record_it_matched(tmp_path, monkeypatch):
+    from benchmark import machine
+
+    _store(tmp_path).put_run(_run("r", 1.0))
+    assert not machine.numbers_comparable_here(tmp_path, "smoke", "t")
+    machine.record_reproduced_here(tmp_path, "smoke", ["t"])
+    machine.record_reproduced_here(tmp_path, "smoke", ["t"])
+    assert machine.numbers_comparable_here(tmp_path, "smoke", "t")
+    assert len(machine.reproduced_on(tmp_path, "smoke")) == 1
+    other = dict(machine.machine_identity(), cpu_capability="some other kernel level")
+    with monkeypatch.context() as patch:
+        patch.setattr(machine, "machine_identity", lambda: other)
+        assert not machine.numbers_comparable_here(tmp_path, "smoke", "t")
+    _store(tmp_path).put_run(_run("r", 2.0))  # the pin re-made: the old listing no longer vouches for it
+    assert not machine.numbers_comparable_here(tmp_path, "smoke", "t")
+
+
 def test_unavailable_data_is_shown_and_retried_not_counted_as_a_run(tmp_path):
     from benchmark.render import render_markdown
     from benchmark.tables import Column, PaperValue, RowSpec, TableSpec
