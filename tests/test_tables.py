@@ -147,9 +147,9 @@ def test_the_pinned_smoke_results_are_reproduced(name, repo, data_root, monkeypa
     assert problems == [], f"re-run on {describe(machine_identity())}"
     if not comparable:
         checked_on = "; ".join(describe(m["identity"]) for m in reproduced_on(repo / "results", "smoke"))
-        pytest.skip(f"ids, seeds, statuses and keys match; the numbers were not compared: the pins reproduce on "
-                    f"{checked_on or 'no recorded machine'}, not on this {describe(machine_identity())}, whose "
-                    f"kernels round otherwise (benchmark.machine)")
+        pytest.skip(f"ids, seeds, statuses and keys match; the numbers were not compared: the pins are recorded as "
+                    f"reproduced on {checked_on or 'no machine'}, not yet on this {describe(machine_identity())} "
+                    f"(CPUs of another kind round otherwise: benchmark.machine)")
 
 
 @pytest.mark.parametrize("name", sorted(ADAPTERS))

@@ -74,7 +74,8 @@ PROFILES = {
     # ALI's runs learn the mixture between 25,000 and 50,000 updates (foundation issue's diagnostic run): shorter
     # runs count the modes of generators that still spread their mass over the plane.  5 runs a row: stacked, an
     # update takes 87 ms at 5 runs and 117 ms at 10 here (perf --arch toy), so ALI, GAN and the variants take about
-    # 2.8 hours at 5 runs (3.7 at 10); the IAE row about 1.5 hours more
+    # 2.8 hours at 5 runs (3.7 at 10); the IAE row about 2.6 hours more (its stacked 5-run update: 191 ms at 2
+    # threads, ALI's 112 ms measured beside it in one run)
     "small": dict(steps=50_000, variant_steps=50_000, runs=5, figure_points=500, curve_every=5000,
                   checkpoint_every=5000),
     "paper": {},
