@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+from functools import lru_cache
 from pathlib import Path
 
 from benchmark.results import environment, results_path, write_json_atomic
@@ -21,8 +22,10 @@ from benchmark.results import environment, results_path, write_json_atomic
 _CPUINFO_FIELDS = {"vendor_id": "vendor", "cpu family": "family", "model": "model", "model name": "model_name"}
 
 
+@lru_cache(maxsize=1)
 def machine_identity() -> dict[str, str]:
-    """The CPU (vendor, family, model, as /proc/cpuinfo names them), torch's kernel level and torch's version."""
+    """The CPU (vendor, family, model, as /proc/cpuinfo names them), torch's kernel level and torch's version: read
+    once a process (every pinned test and every compared table asks)."""
     import platform
 
     import torch
