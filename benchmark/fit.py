@@ -74,19 +74,25 @@ def _protocol(held_out_source: str) -> dict:
             "recon": "mean ||x - decode(a draw of q(z|x))||_2 over the held-out images"}
 
 
+def record_stem(request: ModelRequest) -> str:
+    """family_dataset, then each model override as _key-value: a variant (e.g. the IAE's stochastic setting) gets a
+    record and figures of its own instead of being refused as another config of the default's record."""
+    return f"{request.family}_{request.dataset}" + "".join(f"_{key}-{value}" for key, value in request.model)
+
+
 def fit(request: ModelRequest, profile: str, ctx: RunContext) -> tuple[RunRecord, ResultStore]:
     """Train or load the model, measure its held-out reconstruction error, draw its figures, store its record."""
     PROFILES.get(profile)
     plan = plan_model(request, ctx)
     held_out, held_out_source = _held_out(request, ctx, plan.data.images)
-    store = ResultStore(ctx.results_dir, f"fit/{request.family}_{request.dataset}", profile, plan.identity,
+    stem = record_stem(request)
+    store = ResultStore(ctx.results_dir, f"fit/{stem}", profile, plan.identity,
                         _protocol(held_out_source), {"train": plan.data.provenance})  # refuses another config first
     trained = train_or_load(plan, ctx)
     if trained is None:
         raise UserError("training stopped before the end; run the same command again to resume")
     model = trained.model
     x = to_unit(held_out.to(ctx.device))
-    stem = f"{request.family}_{request.dataset}"
     recon, figures = {}, {}
     if not trained.failed:  # a diverged model has no reconstructions or figures to show (its record says why)
         if hasattr(model, "reconstruct"):

@@ -12,6 +12,7 @@ import torch
 GRID_COLUMNS = 8  # 4 (real, reconstruction) pairs a row
 INTERPOLATION_STEPS = 10
 INPAINT_ITERATIONS = 10
+STOCHASTIC_DRAWS = 7  # decodings of one code beside its image, as the IAE slides show stochastic reconstructions
 
 
 def interleave(real: torch.Tensor, reconstructed: torch.Tensor) -> torch.Tensor:
@@ -45,6 +46,14 @@ def save_grid(images: torch.Tensor, path: Path, columns: int) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     save_image(images.detach().float().cpu().clamp(0, 1), path, nrow=columns, padding=1)
     return path
+
+
+def stochastic_reconstructions(model, x: torch.Tensor, draws: int = STOCHASTIC_DRAWS) -> torch.Tensor:
+    """Rows of (image, `draws` decodings of its one code with fresh local noise): what the code keeps (content) and
+    what the noise varies (style).  (len(x) * (1 + draws), C, H, W)."""
+    z = model.encode(x).mean
+    decoded = torch.stack([model.decode(z) for _ in range(draws)], dim=1)
+    return torch.cat([x[:, None], decoded], dim=1).flatten(0, 1)
 
 
 def centre_mask(shape: tuple[int, ...]) -> torch.Tensor:
@@ -82,6 +91,10 @@ def draw_model_figures(model, held_out: torch.Tensor, out_dir: Path, stem: str, 
         name = "reconstructions" if len(levels) == 1 else f"reconstructions_z{level}"
         paths[name] = save_grid(interleave(x, model.reconstruct(x, level=level)), out_dir / f"{stem}_{name}.png",
                                 GRID_COLUMNS)
+    if getattr(model, "decoder_noise_dim", 0):
+        paths["reconstructions_stochastic"] = save_grid(stochastic_reconstructions(model, held_out[:8]),
+                                                        out_dir / f"{stem}_reconstructions_stochastic.png",
+                                                        1 + STOCHASTIC_DRAWS)
     n = min(8, len(held_out) // 2)  # pairs: image i and image n + i
     a, b = model.encode(held_out[:n]).mean, model.encode(held_out[n: 2 * n]).mean
     t = torch.linspace(0, 1, INTERPOLATION_STEPS, device=a.device)

@@ -1,7 +1,8 @@
 import pytest
 import torch
 
-from benchmark.model_figures import centre_mask, inpaint
+from benchmark.model_figures import (STOCHASTIC_DRAWS, centre_mask, draw_model_figures, inpaint,
+                                     stochastic_reconstructions)
 from benchmark.models.aae import ImageAAE
 from benchmark.models.ali import ALIConfig, ImageALI
 from benchmark.models.hali import ImageHALI
@@ -173,3 +174,16 @@ def test_iae_reconstructs_deterministically_without_local_noise_and_stochastical
     z = stochastic.encode(x).mean
     assert torch.equal(z, stochastic.encode(x).mean), "the deterministic encoder's code does not change"
     assert stochastic.decoder.stack.convs[0].in_channels == 10 + 100
+
+
+def test_stochastic_reconstruction_figure_rows_keep_the_image_and_vary_the_noise_only_with_local_noise(tmp_path):
+    x = DIGITS[:3].float() / 255
+    stochastic = ImageIAE(MNIST, IAEConfig(**dict(IAE_STOCHASTIC["mnist"])), seed=4)
+    rows = stochastic_reconstructions(stochastic, x).view(3, 1 + STOCHASTIC_DRAWS, *x.shape[1:])
+    assert torch.equal(rows[:, 0], x), "each row starts with its image"
+    assert not torch.equal(rows[:, 1], rows[:, 2]), "each decoding draws new local noise"
+    figures = draw_model_figures(stochastic, DIGITS[:16].float() / 255, tmp_path, "iae", seed=0)
+    assert "reconstructions_stochastic" in figures
+    deterministic = ImageIAE(MNIST, IAE_CONFIGS["mnist"], seed=4)
+    assert "reconstructions_stochastic" not in draw_model_figures(deterministic, DIGITS[:16].float() / 255,
+                                                                  tmp_path, "iae_det", seed=0)

@@ -82,6 +82,11 @@ class ImageIAE(ImageAutoencoder):
         self.optimizers = {name: config.adam(getattr(self, name).parameters())
                            for name in ("d_rec", "d_reg", "decoder", "encoder")}
 
+    @property
+    def decoder_noise_dim(self) -> int:
+        """The local noise's dimensions: > 0 makes reconstructions stochastic (and draws their figure)."""
+        return self.config.noise_dim
+
     def _encode(self, x: torch.Tensor) -> Encoding:
         mu, log_sigma = self.encoder(x)
         if self.config.posterior == "deterministic":
