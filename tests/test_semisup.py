@@ -257,6 +257,31 @@ def test_each_semi_iae_player_moves_only_its_own_network(frozen, monkeypatch):
     assert all(p.grad is None for p in model.parameters())
 
 
+@pytest.mark.parametrize("frozen", [p for p in IAE_PLAYERS if p != "d_z"])
+def test_an_iae_without_style_code_has_no_style_prior_and_each_player_moves_only_its_own_network(frozen, monkeypatch):
+    """style_dim 0 (the slides' clustering setting): the code is q(y|x) alone, no style head and no D_z; the four
+    players left keep their gradients apart; the local noise makes its reconstructions differ call to call."""
+    model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32, style_dim=0, noise_dim=5))
+    assert model.d_z is None and model.encoder.z_head is None and "d_z" not in model.optimizers
+    assert model.d_rec[0].in_features == 28 * 28 + 10 and model.decoder[0].in_features == 10 + 5
+    _freeze(model.optimizers[frozen], monkeypatch)
+    players = [p for p in IAE_PLAYERS if p != "d_z"]
+    before = {name: _params(getattr(model, name)) for name in players}
+    model.train()
+    update_players(list(model.players(model.unit(_mnist_batch().x_unl)).values()))
+    assert {name: any(_moved(params, getattr(model, name))) for name, params in before.items()} == \
+        {name: name != frozen for name in players}
+    x = model.unit(_mnist_batch(4, seed=2).x_unl)
+    assert not torch.equal(model.reconstruct(x), model.reconstruct(x))
+
+
+def test_the_aae_refuses_a_style_code_of_no_dimensions():
+    with pytest.raises(UserError, match="style_dim must be >= 1"):
+        SemiAAEConfig(style_dim=0)
+    with pytest.raises(UserError, match="style_dim and noise_dim must be >= 0"):
+        SemiIAEConfig(style_dim=-1)
+
+
 def test_semi_iae_labels_reach_only_the_classifier_and_its_reconstructions_follow_the_local_noise():
     after = {}
     for shift in (0, 3):
@@ -277,14 +302,15 @@ def test_semi_iae_labels_reach_only_the_classifier_and_its_reconstructions_follo
         SemiIAEConfig(noise_dim=-1)
 
 
-@pytest.mark.parametrize("family", ["aae_cluster", "iae_cluster"])
-def test_the_clustering_families_train_from_images_alone(family):
+@pytest.mark.parametrize("family, overrides", [("aae_cluster", {}), ("iae_cluster", {}),
+                                               ("iae_cluster", {"style_dim": 0, "noise_dim": 5})])
+def test_the_clustering_families_train_from_images_alone(family, overrides):
     """No label enters: a plain (1, B, C, H, W) batch, no classification phase, and the whole code moves."""
     from benchmark.registry import MODELS
 
     entry = MODELS.get(family)
     assert entry.clustering and not entry.semi_supervised
-    model = entry.archs["mnist"](replace(entry.config, hidden=32))
+    model = entry.archs["mnist"](replace(entry.config, hidden=32, **overrides))
     before = _params(model.encoder)
     losses = model.train_step(_mnist_batch().x_unl.unsqueeze(0))
     assert "class_loss" not in losses and all(torch.isfinite(v).all() for v in losses.values())

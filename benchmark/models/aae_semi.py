@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from benchmark.errors import UserError
 from benchmark.models import ModelEntry
 from benchmark.models._game import Player, adversarial_losses, update_players
 from benchmark.models._image import seeded
@@ -40,6 +41,11 @@ class SemiAAEConfig(SemiSupervisedConfig):
     style_dim: int = 10
     hidden: int = 1000
 
+    def __post_init__(self):
+        if self.style_dim < 1:
+            raise UserError(f"aae_semi: style_dim must be >= 1 (its regularisation phase trains D_z), got "
+                            f"{self.style_dim}")
+
 
 MNIST_AAE = SemiArch("mnist", (1, 28, 28), 10)
 # [ours] the same MLPs on the 3,072 pixels of SVHN and CIFAR-10 (the AAE paper's SVHN networks are not published)
@@ -60,7 +66,7 @@ class CategoricalStyleAutoencoder(SemiSupervisedModel):
             self.encoder = SemiEncoder(pixels, h, k, config.style_dim)
             self.build_reconstruction(pixels)
             self.d_y = mlp([k, h, h, 1])
-            self.d_z = mlp([config.style_dim, h, h, 1])
+            self.d_z = mlp([config.style_dim, h, h, 1]) if config.style_dim else None  # no style, no prior on it
         self.classifier_net = self.encoder
         self.finish()
         self.optimizers = self.make_optimizers()

@@ -31,13 +31,15 @@ class SemiIAEConfig(SemiAAEConfig):
     """The semi-supervised AAE's config [ours, so the two rows differ only in the reconstruction]: style of
     `style_dim` dimensions beside the Cat(K) content, hidden width 1000, Adam beta1 0.5, adversarial_lr for the five
     adversarial players, lr for the classification phase; `noise_dim` the decoder's local noise (0: deterministic
-    reconstructions [ours]); D_rec is hidden-hidden-1 on [x; y; z] like the regularisation discriminators."""
+    reconstructions [ours]); D_rec is hidden-hidden-1 on [x; y; z] like the regularisation discriminators.
+    style_dim 0: the code is the content y alone, with no style head and no D_z (the slides' clustering setting,
+    content in the categorical code and style in the local noise)."""
 
     noise_dim: int = 0
 
     def __post_init__(self):
-        if self.noise_dim < 0 or self.style_dim < 1:
-            raise UserError(f"iae_semi: style_dim must be >= 1 and noise_dim >= 0, got {self.style_dim}, "
+        if self.noise_dim < 0 or self.style_dim < 0:
+            raise UserError(f"iae_semi: style_dim and noise_dim must be >= 0, got {self.style_dim}, "
                             f"{self.noise_dim}")
 
 
@@ -54,7 +56,7 @@ class SemiSupervisedIAE(CategoricalStyleAutoencoder):
     def make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         cfg = self.config
         adversarial = {name: self.adam(getattr(self, name).parameters(), cfg.adversarial_lr)
-                       for name in ("d_rec", "d_y", "d_z", "decoder", "encoder")}
+                       for name in ("d_rec", "d_y", "d_z", "decoder", "encoder") if getattr(self, name) is not None}
         return {**adversarial, "classifier": self.adam(self.classifier_params(), cfg.lr)}
 
     def decoder_input(self, y: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
@@ -71,13 +73,17 @@ class SemiSupervisedIAE(CategoricalStyleAutoencoder):
         d_rec_loss, g_rec_loss = adversarial_losses(self.d_rec(pairs).view(1, -1), n)
         y_prior, z_prior = self._prior(n)
         d_y_loss, g_y_loss = adversarial_losses(self.d_y(torch.cat([y_prior, y])).view(1, -1), n)
-        d_z_loss, g_z_loss = adversarial_losses(self.d_z(torch.cat([z_prior, z])).view(1, -1), n)
 
         def player(name: str, loss: torch.Tensor) -> Player:
             return Player(loss, list(getattr(self, name).parameters()), self.optimizers[name])
 
-        return {"d_rec": player("d_rec", d_rec_loss), "d_y": player("d_y", d_y_loss), "d_z": player("d_z", d_z_loss),
-                "decoder": player("decoder", g_rec_loss), "encoder": player("encoder", g_rec_loss + g_y_loss + g_z_loss)}
+        players = {"d_rec": player("d_rec", d_rec_loss), "d_y": player("d_y", d_y_loss)}
+        encoder_loss = g_rec_loss + g_y_loss
+        if self.d_z is not None:
+            d_z_loss, g_z_loss = adversarial_losses(self.d_z(torch.cat([z_prior, z])).view(1, -1), n)
+            players["d_z"] = player("d_z", d_z_loss)
+            encoder_loss = encoder_loss + g_z_loss
+        return {**players, "decoder": player("decoder", g_rec_loss), "encoder": player("encoder", encoder_loss)}
 
     def unsupervised_update(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         players = self.players(x)

@@ -20,17 +20,19 @@ def mlp(sizes: list[int], final: nn.Module | None = None) -> nn.Sequential:
 
 
 class SemiEncoder(nn.Module):
-    """x -> (logits of q(y|x) over the classes, style z of q(z|x)) from one shared trunk [paper]."""
+    """x -> (logits of q(y|x) over the classes, style z of q(z|x)) from one shared trunk [paper]; with a style of 0
+    dimensions there is no style head and z has no columns (the IAE's clustering setting: all style in the decoder's
+    local noise)."""
 
     def __init__(self, pixels: int, hidden: int, classes: int, style: int):
         super().__init__()
         self.trunk = mlp([pixels, hidden, hidden])
         self.trunk.append(nn.ReLU())
         self.y_head = nn.Linear(hidden, classes)
-        self.z_head = nn.Linear(hidden, style)
+        self.z_head = nn.Linear(hidden, style) if style else None
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         h = self.trunk(x.flatten(1))
-        return self.y_head(h), self.z_head(h)
+        return self.y_head(h), self.z_head(h) if self.z_head is not None else h.new_zeros(len(h), 0)
 
 
