@@ -2,7 +2,8 @@
 section 6).
 
 Each row trains a family without labels through benchmark.trained (its q(y|x) a softmax over 10 categories held to
-an adversarial Cat(10) prior, the style in the rest of the code), then assigns every test image to its argmax
+an adversarial Cat(10) prior, the style in the rest of the code or, in the IAE slides' setting, in the decoder's
+local noise), then assigns every test image to its argmax
 category; each category is mapped to the label most of its test images carry (benchmark.protocols.clustering) and
 the table gives the share of test images whose category's label is their own.  The AAE paper's own clustering rows
 (16 and 30 clusters) are cited beside it.
