@@ -241,36 +241,30 @@ def test_the_aae_phases_move_their_own_networks():
 
 
 IAE_PLAYERS = ("d_rec", "d_y", "d_z", "decoder", "encoder")
+IAE_SETTINGS = {"style code": {}, "no style code": {"style_dim": 0, "noise_dim": 5}}  # the latter: no D_z
 
 
-@pytest.mark.parametrize("frozen", IAE_PLAYERS)
-def test_each_semi_iae_player_moves_only_its_own_network(frozen, monkeypatch):
-    """The five adversarial players of one update: with one player's optimiser off, its network stays as it was and
+@pytest.mark.parametrize("setting, frozen", [(setting, frozen) for setting in IAE_SETTINGS for frozen in IAE_PLAYERS
+                                             if not (IAE_SETTINGS[setting] and frozen == "d_z")])
+def test_each_semi_iae_player_moves_only_its_own_network(setting, frozen, monkeypatch):
+    """The adversarial players of one update: with one player's optimiser off, its network stays as it was and
     every other network moves (each gradient from its own loss, none left behind)."""
-    model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32))
+    model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32, **IAE_SETTINGS[setting]))
+    players = [name for name in IAE_PLAYERS if getattr(model, name) is not None]
     _freeze(model.optimizers[frozen], monkeypatch)
-    before = {name: _params(getattr(model, name)) for name in IAE_PLAYERS}
-    model.train()
-    update_players(list(model.players(model.unit(_mnist_batch().x_unl)).values()))
-    assert {name: any(_moved(params, getattr(model, name))) for name, params in before.items()} == \
-        {name: name != frozen for name in IAE_PLAYERS}
-    assert all(p.grad is None for p in model.parameters())
-
-
-@pytest.mark.parametrize("frozen", [p for p in IAE_PLAYERS if p != "d_z"])
-def test_an_iae_without_style_code_has_no_style_prior_and_each_player_moves_only_its_own_network(frozen, monkeypatch):
-    """style_dim 0 (the slides' clustering setting): the code is q(y|x) alone, no style head and no D_z; the four
-    players left keep their gradients apart; the local noise makes its reconstructions differ call to call."""
-    model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32, style_dim=0, noise_dim=5))
-    assert model.d_z is None and model.encoder.z_head is None and "d_z" not in model.optimizers
-    assert model.d_rec[0].in_features == 28 * 28 + 10 and model.decoder[0].in_features == 10 + 5
-    _freeze(model.optimizers[frozen], monkeypatch)
-    players = [p for p in IAE_PLAYERS if p != "d_z"]
     before = {name: _params(getattr(model, name)) for name in players}
     model.train()
     update_players(list(model.players(model.unit(_mnist_batch().x_unl)).values()))
     assert {name: any(_moved(params, getattr(model, name))) for name, params in before.items()} == \
         {name: name != frozen for name in players}
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_an_iae_without_style_code_codes_by_content_alone_and_its_local_noise_varies_the_reconstructions():
+    """style_dim 0 (the slides' clustering setting): no style head, no D_z; D_rec reads (x, y), the decoder (y, n)."""
+    model = SemiSupervisedIAE(MNIST_AAE, SemiIAEConfig(hidden=32, **IAE_SETTINGS["no style code"]))
+    assert model.d_z is None and model.encoder.z_head is None and "d_z" not in model.optimizers
+    assert model.d_rec[0].in_features == 28 * 28 + 10 and model.decoder[0].in_features == 10 + 5
     x = model.unit(_mnist_batch(4, seed=2).x_unl)
     assert not torch.equal(model.reconstruct(x), model.reconstruct(x))
 
