@@ -24,6 +24,8 @@ from benchmark.tables._semisup import model_cells
 from benchmark.trained import FitConfig, ModelRequest, TrainedModel, load_split
 
 NAME = "mnist_cluster"
+# the rows with a family's own config, as the record's protocol names them ("families"; kept so that the stored
+# runs' config hash holds); ROWS_MODELS below is every row the table trains
 ROW_FAMILIES = {"iae_cluster": "iae_cluster", "aae_cluster": "aae_cluster"}
 # [ours, the slides' words] content in the categorical code, style in the local noise: no style z, 100-d local noise
 # (the noise of the slides' stochastic MNIST setting)
