@@ -34,6 +34,13 @@ AVERAGE_NOTE = ("the classifier is tested with the parameter average a <- a + 1e
                 "table as well")
 
 
+def variant_rows(rows_models: dict, rows) -> dict[str, str]:
+    """How a table's protocol names each row that trains a family with config overrides: "<family> with
+    {overrides}", from `rows_models` (row -> (family, ..., overrides)).  The strings are recorded in the results (and
+    their hash): keep their form."""
+    return {row: f"{rows_models[row][0]} with {dict(rows_models[row][-1])}" for row in rows}
+
+
 def learning_curve_figure(record: dict, record_path, out_dir) -> list:
     """The table's figure: test errors against epochs of every run (matplotlib is imported only to draw)."""
     from benchmark.figures import learning_curves

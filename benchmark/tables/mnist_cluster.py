@@ -20,7 +20,7 @@ from benchmark.protocols.clustering import cluster_accuracy
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore, RunRecord
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import model_cells
+from benchmark.tables._semisup import model_cells, variant_rows
 from benchmark.trained import FitConfig, ModelRequest, TrainedModel, load_split
 
 NAME = "mnist_cluster"
@@ -103,7 +103,7 @@ def scale_note(config: dict) -> str:
 def protocol(cfg: MnistClusterConfig) -> dict:
     return {"clusters": "argmax q(y|x), 10 categories", "mapping": "majority label of the test images per category",
             "labels": "none in training", "families": ROW_FAMILIES,
-            "slides_rows": {row: f"{ROWS_MODELS[row][0]} with {dict(ROWS_MODELS[row][1])}" for row in SLIDES_ROWS}}
+            "slides_rows": variant_rows(ROWS_MODELS, SLIDES_ROWS)}
 
 
 def datasets(cfg: MnistClusterConfig) -> dict:

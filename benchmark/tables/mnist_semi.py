@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from benchmark.registry import TABLES
 from benchmark.results import ResultStore
 from benchmark.tables import Column, PaperValue, RowSpec, RunContext, TableSpec
-from benchmark.tables._semisup import LIVE_ERRORS, learning_curve_figure, semi_request, semi_table_run
+from benchmark.tables._semisup import LIVE_ERRORS, learning_curve_figure, semi_request, semi_table_run, variant_rows
 from benchmark.trained import ModelRequest
 
 NAME = "mnist_semi"
@@ -156,10 +156,9 @@ def protocol(cfg: MnistSemiConfig) -> dict:
             "classifier": "parameter average (rate 1e-4) where the family averages",
             "families": {"gan_fm": "gan_fm", "aae_semi": "aae_semi", "ali_kplus1": "ali_kplus1",
                          "hali_kplus1": "hali_kplus1"},
-            "ali_adam_rows": {row: f"{FAMILIES[row][0]} with {dict(ALI_ADAM)}" for row in ALI_ADAM_ROWS},
-            "improved_gan_d_rows": {row: f"{FAMILIES[row][0]} with {dict(IMPROVED_GAN_D)}"
-                                    for row in IMPROVED_GAN_D_ROWS},
-            "aae_settled_rows": {row: f"{FAMILIES[row][0]} with {dict(AAE_SETTLED)}" for row in AAE_SETTLED_ROWS},
+            "ali_adam_rows": variant_rows(FAMILIES, ALI_ADAM_ROWS),
+            "improved_gan_d_rows": variant_rows(FAMILIES, IMPROVED_GAN_D_ROWS),
+            "aae_settled_rows": variant_rows(FAMILIES, AAE_SETTLED_ROWS),
             "iae_rows": {row: FAMILIES[row][0] for row in IAE_ROWS}}
 
 
