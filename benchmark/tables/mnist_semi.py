@@ -72,21 +72,24 @@ def _paper(errors: str, mean: float | None, source: str, bar: str = "unstated") 
                                      None if mean is None else mean / 10_000, source, bar)}
 
 
+AAE_PAPER = _paper("190 ± 10", 190, "AAE (Makhzani et al. 2015), Table 2")  # beside the AAE row and its variant
+HALI_PAPER = _paper("73", 73, "HALI (Belghazi et al. 2018)")  # beside both HALI K+1 rows
+
 ROWS = (
     RowSpec("vae_m1m2", "VAE (M1+M2)", _paper("233 ± 14", 233, "Kingma et al. 2014"), cited_only=True),
     RowSpec("vat", "VAT", _paper("136", 136, "Miyato et al. 2016"), cited_only=True),
     RowSpec("catgan", "CatGAN", _paper("191 ± 10", 191, "Springenberg 2016"), cited_only=True),
-    RowSpec("aae_semi", "AAE (semi-supervised)", _paper("190 ± 10", 190, "AAE (Makhzani et al. 2015), Table 2")),
+    RowSpec("aae_semi", "AAE (semi-supervised)", AAE_PAPER),
     RowSpec("aae_semi_settled", "AAE (semi-supervised), lr decayed to 0 over the last third, parameter average [ours]",
-            _paper("190 ± 10", 190, "AAE (Makhzani et al. 2015), Table 2")),
+            AAE_PAPER),
     RowSpec("pixelgan", "PixelGAN", _paper("108 ± 15", 108, "Makhzani & Frey 2017"), cited_only=True),
     RowSpec("adgm", "ADGM", _paper("96 ± 2", 96, "Maaløe et al. 2016"), cited_only=True),
     RowSpec("gan_fm", "GAN (feature matching)", _paper("93 ± 6.5", 93, IMPROVED_GAN)),
     RowSpec("triple_gan", "Triple GAN", _paper("91 ± 58", 91, "Li et al. 2017"), cited_only=True),
     RowSpec("gssltrabg", "GSSLTRABG", _paper("79.5 ± 9.8", 79.5, "Dai et al. 2017"), cited_only=True),
-    RowSpec("hali_kplus1", "HALI, K+1 D on (x, z1, z2) [ours]", _paper("73", 73, "HALI (Belghazi et al. 2018)")),
+    RowSpec("hali_kplus1", "HALI, K+1 D on (x, z1, z2) [ours]", HALI_PAPER),
     RowSpec("hali_kplus1_ali_adam", "HALI, K+1 D on (x, z1, z2), ALI's Adam (lr 1e-4) [ours]",
-            _paper("73", 73, "HALI (Belghazi et al. 2018)")),
+            HALI_PAPER),
     RowSpec("ali_kplus1", "ALI, K+1 D on (x, z) [ours]"),
     RowSpec("ali_kplus1_ali_adam", "ALI, K+1 D on (x, z), ALI's Adam (lr 1e-4) [ours]"),
     RowSpec("ali_kplus1_improved_gan_d", "ALI, K+1 D on (x, z), Improved-GAN's D with a z pathway [ours]"),
@@ -112,11 +115,11 @@ CHOICES = (
     "and on z, each 1000-1000-1; per minibatch reconstruction (Adam lr 1e-3), then both discriminators and the "
     "encoder against them (Adam lr 2e-4), then cross-entropy of q(y|x) on the labelled batch (Adam lr 1e-3); beta1 "
     "0.5 throughout; no parameter average; test error of argmax q(y|x).",
-    "[ours] The AAE row \"lr decayed to 0 over the last third, parameter average\" (overrides model.decay_fraction=1/3, "
-    "model.ema_rate=1e-3): the same model and seeds, every phase's learning rate decayed linearly to 0 over the last "
-    "third of the epochs (the Improved-GAN SVHN script's schedule) and q(y|x) tested with the running average (rate "
-    "1e-3, started at 0) of the encoder's parameters, so that the number is read where training has settled rather "
-    "than at the last step of a noisy curve.",
+    "[ours] The AAE row \"lr decayed to 0 over the last third, parameter average\" (overrides "
+    "model.decay_fraction=1/3, model.ema_rate=1e-3): the same model and seeds, every phase's learning rate decayed "
+    "linearly to 0 over the last third of the epochs (the Improved-GAN SVHN script's schedule) and q(y|x) tested "
+    "with the running average (rate 1e-3, started at 0) of the encoder's parameters, so that the number is read "
+    "where training has settled rather than at the last step of a noisy curve.",
     "[ours] ALI / HALI with the K+1 discriminator (HALI's MNIST method could not be read; ALI never ran MNIST): the "
     "suite's MNIST ALI networks (784-1000-1000 MLPs, z 64; HALI cut after the first layer, z1 64) with a joint "
     "head of 10 logits; one D pass over labelled pairs (x, E(x)), unlabelled pairs and generated pairs (G(z), z); D "
