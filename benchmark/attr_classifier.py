@@ -141,6 +141,7 @@ def fit(images: torch.Tensor, attributes: torch.Tensor, config: AttrClassifierCo
         return model, json.loads(record_path.read_text())
     record = {"key": key, "identity": identity, "trained_on": what, "steps": result.steps_done,
               "failed": bool(result.failures), "wall_s": round(result.wall_s, 3),
-              "last_loss": result.last_losses.get("loss", [None])[0], **environment()}
+              "last_loss": result.last_losses.get("loss", [None])[0], "ran_on": result.ran_on,
+              **environment()}
     write_json_atomic(record_path, record)
     return model, record

@@ -16,6 +16,7 @@ import torch
 from tqdm import tqdm
 
 from benchmark.errors import UserError
+from benchmark.machine import describe, machine_identity
 from benchmark.rng import RunGenerators
 
 
@@ -98,6 +99,11 @@ class TrainResult:
     wall_s: float = 0.0
     finished: bool = False
     last_losses: dict[str, list[float]] = field(default_factory=dict)
+    #: where the updates ran, in order of use: {"cpu": the CPU and torch build, "threads": torch's intra-op thread
+    #: count}, one entry more each time a resume changed either.  CPU floats depend on both (the kernels MKL and
+    #: oneDNN pick, how a matrix product splits its sums), and a GAN's trajectory drifts apart on a rounding
+    #: difference, so reproducing a run needs both.  None for both: updates made before this was kept.
+    ran_on: list[dict] = field(default_factory=list)
 
 
 def _save_atomic(obj: dict, path: Path) -> None:
@@ -183,18 +189,22 @@ def train(
         result.steps_done, result.failures = state["step"], state["failures"]
         result.last_losses = state.get("last_losses", {})
         elapsed_before = state["wall_s"]
+        result.ran_on = list(state.get("ran_on", [{"cpu": None, "threads": None}]))
 
     def save() -> None:
         if checkpoint is not None:
             _save_atomic(
                 {"identity": identity, "model": model.training_state(), "batcher": batcher.state_dict(),
                  "step": result.steps_done, "failures": result.failures, "last_losses": result.last_losses,
-                 "wall_s": elapsed_before + time.perf_counter() - start},
+                 "wall_s": elapsed_before + time.perf_counter() - start, "ran_on": result.ran_on},
                 checkpoint,
             )
 
     start = time.perf_counter()
     end = steps if stop_after is None else min(steps, stop_after)
+    here = {"cpu": describe(machine_identity()), "threads": torch.get_num_threads()}
+    if result.steps_done < end and result.ran_on[-1:] != [here]:
+        result.ran_on.append(here)
     live = [r for r in range(model.runs) if r not in result.failures]
     bar = tqdm(total=steps, initial=result.steps_done, desc=desc, disable=not progress, leave=False,
                mininterval=2.0, dynamic_ncols=True)

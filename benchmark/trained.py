@@ -94,10 +94,12 @@ class TrainedModel:
 
     def run_info(self) -> dict:
         """What a table's run record says about the model it evaluated: its key, whether this call trained it, its
-        length, cost and commit."""
+        length, cost, commit and where it trained (CPU and thread count; absent from models trained before that
+        was kept)."""
         steps, wall = self.record["steps_done"], self.record["wall_s"]
         return {"model": self.key, "model_trained_now": self.trained_now, "steps": steps, "model_wall_s": wall,
-                "model_commit": self.record["git_commit"], "ms_per_update": round(1000 * wall / max(steps, 1), 2)}
+                "model_commit": self.record["git_commit"], "ms_per_update": round(1000 * wall / max(steps, 1), 2),
+                "model_ran_on": self.record.get("ran_on")}
 
     def failed_run(self, row: str, index: int, seed: int, device: str, extra: dict | None = None) -> RunRecord:
         """The run record of a cell whose model diverged in training: its failure and step, nothing measured."""
@@ -228,7 +230,8 @@ def train_or_load(request: ModelRequest | ModelPlan, ctx: RunContext) -> Trained
                   "steps_done": result.steps_done, "status": "failed" if result.failures else "ok",
                   "failure": result.failures.get(0),
                   "last_losses": {k: v[0] if math.isfinite(v[0]) else None for k, v in result.last_losses.items()},
-                  "wall_s": round(result.wall_s, 3), "device": ctx.device, **environment()}
+                  "wall_s": round(result.wall_s, 3), "device": ctx.device, "ran_on": result.ran_on,
+                  **environment()}
         write_json_atomic(record_path, record)
     else:
         record = json.loads(record_path.read_text())

@@ -42,6 +42,49 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path):
         train(model, batcher, 5, checkpoint=tmp_path / "ck.pt", identity="b", progress=False)
 
 
+@pytest.fixture
+def threads():
+    """Sets torch's intra-op thread count for a test and puts the original back after it."""
+    before = torch.get_num_threads()
+    yield torch.set_num_threads
+    torch.set_num_threads(before)
+
+
+def test_where_a_resumed_training_ran_is_kept_in_order_one_entry_per_change(tmp_path, threads, monkeypatch):
+    import benchmark.train
+
+    cpu = benchmark.train.describe(benchmark.train.machine_identity())
+
+    def segment(stop_after=None, steps=9):
+        model, batcher = _setup()  # a fresh process each time: everything comes from the checkpoint
+        return train(model, batcher, steps, checkpoint=tmp_path / "ck.pt", identity="x", stop_after=stop_after,
+                     progress=False).ran_on
+
+    threads(1)
+    assert segment(stop_after=2) == [{"cpu": cpu, "threads": 1}]
+    assert segment(stop_after=4) == [{"cpu": cpu, "threads": 1}], "the same machine and count again: no entry"
+    threads(2)
+    assert segment(stop_after=6) == [{"cpu": cpu, "threads": 1}, {"cpu": cpu, "threads": 2}]
+    monkeypatch.setattr(benchmark.train, "describe", lambda identity: "another CPU")
+    ran_on = segment()
+    assert ran_on == [{"cpu": cpu, "threads": 1}, {"cpu": cpu, "threads": 2}, {"cpu": "another CPU", "threads": 2}]
+    threads(3)
+    assert segment() == ran_on, "loading a finished checkpoint trains nothing, so adds nothing"
+
+
+def test_a_checkpoint_from_before_this_was_kept_resumes_with_an_unknown_first_entry(tmp_path, threads):
+    threads(1)
+    model, batcher = _setup()
+    train(model, batcher, 6, checkpoint=tmp_path / "ck.pt", identity="x", stop_after=3, progress=False)
+    state = torch.load(tmp_path / "ck.pt", weights_only=False)
+    del state["ran_on"]
+    torch.save(state, tmp_path / "ck.pt")
+    model, batcher = _setup()
+    resumed = train(model, batcher, 6, checkpoint=tmp_path / "ck.pt", identity="x", progress=False)
+    assert resumed.ran_on[0] == {"cpu": None, "threads": None} and resumed.ran_on[1]["threads"] == 1
+    assert len(resumed.ran_on) == 2
+
+
 def _poison_run_1_at_update(model, update: int) -> None:
     """Run 1's discriminator weight becomes inf just before update `update` (its losses go non-finite there)."""
     original, calls = model.train_step, {"n": 0}

@@ -32,6 +32,7 @@ def test_a_second_table_loads_the_model_the_first_trained_and_never_retrains_it(
     record = run_table("svhn_semi", "smoke", {}, ctx).record
     ali_runs = [r for k, r in record["runs"].items() if r["row"] in ("ali_code", "ali_paper")]
     assert len(ali_runs) == 2 and len({r["extra"]["model"] for r in ali_runs}) == 1, "one ALI for both feature sets"
+    assert [where["threads"] for where in ali_runs[0]["extra"]["model_ran_on"]] == [torch.get_num_threads()]
     monkeypatch.setattr(ImageALI, "train_step", lambda *a: pytest.fail("a trained model was trained again"))
     request = svhn_semi.model_request(svhn_semi.SVHNSemiConfig(**svhn_semi.PROFILES["smoke"]), "ali", 0)
     loaded, _ = _second_table(ctx, request)

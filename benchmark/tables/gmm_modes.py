@@ -312,7 +312,7 @@ def _run_row(row, cfg, data, ctx, store) -> bool:
             torch.save(run_slice(model.state_dict(), r), _cache(ctx, store) / f"gan-final-{i}.pt")
     for r, i in enumerate(pending):
         _record(store, row, i, seeds[r], hparams[r], result.steps_done, evaluation[r], result.failures.get(r),
-                result.wall_s / len(pending), pending, ctx.device,
+                result.wall_s / len(pending), pending, ctx.device, ran_on=result.ran_on,
                 curve=curve.of_run(r, {"step": result.steps_done, **evaluation[r]["values"]}))
     checkpoint.unlink()  # the runs are stored; only the GAN's final generators are kept for the variants
     curve.remove()
@@ -367,7 +367,7 @@ def _run_variants(cfg, data, ctx, store) -> bool:
         model, result, checkpoint, curve = trained
         evaluation = _evaluate(model, cfg, [seed], data, ctx.device)[0]
         _record(store, row, 0, seed, base["hparams"], result.steps_done, evaluation, result.failures.get(0),
-                result.wall_s, [0], ctx.device, base_run=base_id, base_generator=how,
+                result.wall_s, [0], ctx.device, base_run=base_id, base_generator=how, ran_on=result.ran_on,
                 curve=curve.of_run(0, {"step": result.steps_done, **evaluation["values"]}))
         checkpoint.unlink()
         curve.remove()
