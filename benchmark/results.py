@@ -370,16 +370,18 @@ def read_artifact(record_path: Path, relative: str) -> Any:
 
 
 COMPARED_RUN_FIELDS = ("row", "index", "seed", "hparams", "status", "failure", "values")
+MEASURED_RUN_FIELDS = ("hparams", "values")  # their numbers depend on the machine's rounding (compare_records)
 
 
 def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float = 1e-8,
                     measured_numbers: bool = True) -> list[str]:
     """Differences between two records of the same table: integers and strings exactly, floats to a tolerance.
 
-    With measured_numbers=False the numbers a run measured (its values and the summary) are only required to be
-    numbers on both sides (a non-finite one is stored as null): the comparison for a machine whose floats round
-    otherwise (benchmark.machine); ids, seeds, hyperparameters, statuses, keys and lengths are still compared
-    exactly."""
+    With measured_numbers=False the numbers a run measured (its values, its hyperparameters and the summary) are
+    only required to be numbers on both sides (a non-finite one is stored as null): the comparison for a machine
+    whose floats round otherwise (benchmark.machine).  Hyperparameters count as measured there because some are
+    chosen from the features (the SVM's C, by validation: another rounding can pick another C); ids, seeds,
+    statuses, the hyperparameters' names and other non-numbers, keys and lengths are still compared exactly."""
     problems: list[str] = []
 
     def walk(a: Any, b: Any, where: str, exact: bool = True) -> None:
@@ -414,6 +416,6 @@ def compare_records(stored: dict, fresh: dict, rtol: float = 1e-5, atol: float =
     for run_id in sorted(set(runs_a) & set(runs_b)):
         for key in COMPARED_RUN_FIELDS:
             walk(runs_a[run_id].get(key), runs_b[run_id].get(key), f"runs[{run_id}].{key}",
-                 measured_numbers or key != "values")
+                 measured_numbers or key not in MEASURED_RUN_FIELDS)
     walk(stored["summary"], fresh["summary"], "summary", measured_numbers)
     return problems

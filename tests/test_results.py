@@ -83,6 +83,19 @@ def test_compare_without_measured_numbers_still_checks_structure_and_missing_num
     assert any("seed" in p for p in compare_records(a.record, b.record, measured_numbers=False))
 
 
+def test_compare_without_measured_numbers_takes_a_hyperparameter_chosen_otherwise_but_not_another_name(tmp_path):
+    a = _store(tmp_path / "a")
+    b = _store(tmp_path / "b")
+    a.put_run(RunRecord("r", 0, 1, hparams={"C": 2e-9, "kernel": "linear"}, values={"err": 1.0}))
+    b.put_run(RunRecord("r", 0, 1, hparams={"C": 5e8, "kernel": "linear"}, values={"err": 1.0}))
+    assert compare_records(a.record, b.record, measured_numbers=False) == []
+    assert any("hparams.C" in p for p in compare_records(a.record, b.record))
+    b.put_run(RunRecord("r", 0, 1, hparams={"C": 5e8, "kernel": "rbf"}, values={"err": 1.0}))
+    assert any("kernel" in p for p in compare_records(a.record, b.record, measured_numbers=False))
+    b.put_run(RunRecord("r", 0, 1, hparams={"gamma": 5e8, "kernel": "linear"}, values={"err": 1.0}))
+    assert any("only one" in p for p in compare_records(a.record, b.record, measured_numbers=False))
+
+
 def test_only_a_recorded_machine_compares_numbers_and_only_for_the_record_it_matched(tmp_path, monkeypatch):
     from benchmark import machine
 
