@@ -224,3 +224,14 @@ def test_data_gone_after_a_run_loses_none_of_its_runs(name, tmp_path, monkeypatc
     again = _run(name, tmp_path).record
     assert {k: again["runs"].get(k) for k in stored} == stored
     assert again["runs"][pending]["status"] == "unavailable" and again["runs"][pending]["reason"] == "the split is gone"
+
+
+def test_mnist_semi_declares_each_epochs_field_local_to_exactly_the_rows_that_train_for_it():
+    """So a row re-run at another length (its old runs superseded) extends the record instead of refusing it."""
+    from benchmark.tables import mnist_semi
+
+    local = TABLES.get("mnist_semi").row_local
+    for row, (_, field, _) in mnist_semi.FAMILIES.items():
+        assert row in local[field]
+        assert all(row not in local[other] for other in mnist_semi.EPOCHS_ROWS if other != field)
+    assert local["fm_epochs"] == ("gan_fm",)

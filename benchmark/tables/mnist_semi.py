@@ -62,6 +62,10 @@ ALI_ADAM_ROWS = ("ali_kplus1_ali_adam", "hali_kplus1_ali_adam")
 IAE_ROWS = ("iae_semi",)
 IMPROVED_GAN_D_ROWS = ("ali_kplus1_improved_gan_d",)
 AAE_SETTLED_ROWS = ("aae_semi_settled",)
+#: each epochs field -> the rows that train for it: a stored record is extended to another length of a row whose runs
+#: were all superseded (--rerun), since no stored number depended on that length
+EPOCHS_ROWS = {field: tuple(row for row, family in FAMILIES.items() if family[1] == field)
+               for field in ("fm_epochs", "aae_epochs", "kplus1_epochs")}
 
 IMPROVED_GAN = "Improved-GAN (Salimans et al. 2016), as quoted by later work"
 
@@ -202,6 +206,7 @@ TABLES.register(NAME, TableSpec(
     scale_note=scale_note,
     requests=requests,
     figures=learning_curve_figure,
-    row_local={"protocol.ali_adam_rows": ALI_ADAM_ROWS, "protocol.improved_gan_d_rows": IMPROVED_GAN_D_ROWS,
-               "protocol.iae_rows": IAE_ROWS, "protocol.aae_settled_rows": AAE_SETTLED_ROWS},
+    row_local={**EPOCHS_ROWS, "protocol.ali_adam_rows": ALI_ADAM_ROWS,
+               "protocol.improved_gan_d_rows": IMPROVED_GAN_D_ROWS, "protocol.iae_rows": IAE_ROWS,
+               "protocol.aae_settled_rows": AAE_SETTLED_ROWS},
 ))
