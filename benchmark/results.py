@@ -170,10 +170,12 @@ class ResultStore:
     """The record of one table at one profile, opened for adding runs."""
 
     def __init__(self, results_dir: Path, table: str, profile: str, config: dict, protocol: dict, datasets: dict,
-                 row_local: dict[str, tuple[str, ...]] | None = None):
+                 row_local: dict[str, tuple[str, ...]] | None = None, superseding: tuple[str, ...] = ()):
         """`row_local` names the config keys (and `protocol.<key>`s) that only some rows read: a stored record that
         differs from `config` only in such keys, and holds no run of the rows that read them, is extended to the
-        new config (the change is listed under `config_extensions`), since none of its numbers depended on them."""
+        new config (the change is listed under `config_extensions`), since none of its numbers depended on them.
+        `superseding` names rows whose stored runs the caller supersedes next (a re-run at another length): their
+        runs do not hold the record to its config; the caller must call `supersede` with them before writing."""
         self.path = results_path(results_dir, profile, table)
         self._written = set()
         digest = record_hash(config, protocol)
@@ -182,7 +184,7 @@ class ResultStore:
             if self.record["config_hash"] != digest:
                 keys = _differing_keys(self.record["config"], config)
                 keys += [f"protocol.{k}" for k in _differing_keys(self.record.get("protocol", {}), protocol)]
-                if self._extend(keys, row_local or {}, config, protocol, digest):
+                if self._extend(keys, row_local or {}, config, protocol, digest, set(superseding)):
                     self.record["datasets"] = datasets
                     return
                 keys = ", ".join(keys) or "(unknown)"
@@ -206,8 +208,9 @@ class ResultStore:
         self._excluded = frozenset(exclude)
         return self
 
-    def _extend(self, keys: list[str], row_local: dict, config: dict, protocol: dict, digest: str) -> bool:
-        stored_rows = {run["row"] for run in self.record["runs"].values()}
+    def _extend(self, keys: list[str], row_local: dict, config: dict, protocol: dict, digest: str,
+                superseding: set[str]) -> bool:
+        stored_rows = {run["row"] for run in self.record["runs"].values()} - superseding
         if not keys or any(k not in row_local or stored_rows & set(row_local[k]) for k in keys):
             return False
         self.record.setdefault("config_extensions", []).append(

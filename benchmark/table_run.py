@@ -52,10 +52,11 @@ def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> No
             print(f"  {r.family} on {r.dataset}, seed {r.fit.seed}: {future.result()}", flush=True)
 
 
-def open_table(name: str, profile: str, overrides: dict, ctx: RunContext,
-               runs: int | None = None) -> tuple[TableSpec, object, ResultStore]:
+def open_table(name: str, profile: str, overrides: dict, ctx: RunContext, runs: int | None = None,
+               superseding: tuple[str, ...] = ()) -> tuple[TableSpec, object, ResultStore]:
     """The table's spec, its resolved config and its record opened for adding runs (bad names, keys and counts
-    refused), with the run-wide set-up: the commit stamped as the code starts, deterministic kernels on the CPU."""
+    refused; `superseding`: see ResultStore), with the run-wide set-up: the commit stamped as the code starts,
+    deterministic kernels on the CPU."""
     spec = TABLES.get(name)
     PROFILES.get(profile)
     if runs is not None:
@@ -67,7 +68,7 @@ def open_table(name: str, profile: str, overrides: dict, ctx: RunContext,
     if ctx.bf16 and ctx.device == "cpu":  # named only when asked, so the records of fp32 CPU runs keep their hash
         protocol = {**protocol, "cpu_numerics": "bf16 autocast of the image networks (--bf16)"}
     store = ResultStore(ctx.results_dir, name, profile, spec.hashed_config(config), protocol,
-                        spec.datasets(config), row_local=spec.row_local)
+                        spec.datasets(config), row_local=spec.row_local, superseding=superseding)
     environment()  # the commit and versions of the code as it starts, not as the tree is when a run ends
     if ctx.device == "cpu":
         torch.use_deterministic_algorithms(True)
@@ -88,12 +89,12 @@ def rows_by_table(names: list[str], rows: list[str], option: str) -> dict[str, l
 def rerun_rows(names: list[str], profile: str, overrides: dict, ctx: RunContext, runs: int | None,
                rows: list[str], why: str = "") -> dict[str, list[str]]:
     """Supersede the stored runs of `rows` in each named table that has them (kept under the record's
-    `superseded` with `why`), so that the next run computes them again, e.g. after a fix to their family;
-    {table: run ids}."""
+    `superseded` with `why`), so that the next run computes them again, e.g. after a fix to their family or at
+    another value of a config key only they read (the record is extended to it); {table: run ids}."""
     moved = {}
     for name, mine in rows_by_table(names, rows, "--rerun").items():
         if mine:
-            _, _, store = open_table(name, profile, overrides, ctx, runs)
+            _, _, store = open_table(name, profile, overrides, ctx, runs, superseding=tuple(mine))
             moved[name] = store.supersede(mine, why or f"--rerun {' '.join(mine)}")
     return moved
 

@@ -187,6 +187,29 @@ def test_a_record_extends_to_keys_read_only_by_rows_it_has_no_run_of(tmp_path):
                     row_local=local)
 
 
+def test_a_row_superseded_as_its_store_opens_frees_the_record_for_its_new_length(tmp_path):
+    """--rerun of a row at another value of a key only it reads: its stored runs set aside, the record extended."""
+    store = _store(tmp_path)
+    store.put_run(_run("r", 2))
+    store.put_run(_run("s", 1))
+    local = {"semi_epochs": ("s",)}
+    config, protocol = {"a": 1, "semi_epochs": 9}, {"option": "x"}
+    with pytest.raises(UserError, match="semi_epochs"):  # a stored run of s: another config
+        ResultStore(tmp_path, "t", "smoke", config, protocol, {}, row_local=local)
+    rerun = ResultStore(tmp_path, "t", "smoke", config, protocol, {}, row_local=local, superseding=("s",))
+    assert rerun.supersede(["s"], "longer") == ["s/0"]
+    record = load_record(rerun.path)
+    assert record["config"]["semi_epochs"] == 9 and list(record["runs"]) == ["r/0"]
+    assert record["superseded"]["s/0"][0]["superseded_why"] == "longer"
+    assert record["config_extensions"][0]["keys"] == ["semi_epochs"]
+    # the record now opens at the new length without superseding anything
+    assert ResultStore(tmp_path, "t", "smoke", config, protocol, {}, row_local=local).run("r/0")["values"] == {"m": 2}
+    # superseding a row does not free keys other rows read
+    with pytest.raises(UserError, match="differs in: a"):
+        ResultStore(tmp_path, "t", "smoke", {"a": 2, "semi_epochs": 9}, protocol, {}, row_local=local,
+                    superseding=("r",))
+
+
 def test_two_stores_writing_one_record_lose_nothing_and_double_nothing(tmp_path):
     """Two writers opened on the same record (as two jobs of one table): each write merges what the other stored."""
     first, second = _store(tmp_path), _store(tmp_path)
