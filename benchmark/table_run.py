@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import torch
@@ -15,6 +19,20 @@ from benchmark.registry import PROFILES, TABLES
 from benchmark.results import ResultStore, environment
 from benchmark.tables import RunContext, TableSpec
 from benchmark.trained import train_or_load
+
+
+def stop_when_parent_goes(parent: int, poll_s: float = 1.0) -> None:
+    """In a `--jobs` worker: end this process once its table process `parent` is gone.  A table process ended by a
+    signal (kill, a session's end) cannot shut its pool down, and its workers would train on unseen, each holding a
+    core; what they trained stays in their last checkpoint, which the next run resumes."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(poll_s)
+        print(f"worker {os.getpid()}: its table process {parent} is gone; stopping (the checkpoint resumes this "
+              "model)", file=sys.stderr, flush=True)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True, name="stop-when-parent-goes").start()
 
 
 def _train_in_worker(request, ctx: RunContext, threads: int) -> str:
@@ -45,7 +63,8 @@ def pretrain(spec, config, store: ResultStore, ctx: RunContext, jobs: int) -> No
     requests = pending_requests(spec, config, store)
     threads = max(1, torch.get_num_threads() // jobs)
     worker_ctx = dataclasses.replace(ctx, progress=False)
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=stop_when_parent_goes, initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(_train_in_worker, r, worker_ctx, threads): r for r in requests}
         for future in as_completed(futures):
             r = futures[future]

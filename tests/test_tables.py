@@ -1,7 +1,13 @@
 """What every registered table must do: reproduce its pinned smoke results, resume an interrupted run to the same
 numbers, skip what is stored, record (and render) a diverged run instead of raising, and keep what it stored when
 its data is gone."""
+import contextlib
 import dataclasses
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -204,6 +210,28 @@ def test_jobs_train_only_the_models_of_cells_not_stored(name, tmp_path):
     del store.record["runs"][cells[0]]
     expected = [r for c, r in pairs if r in unavailable or cells[0] in c]  # every model that cell needs
     assert request in expected and pending_requests(spec, config, store) == expected
+
+
+def test_a_jobs_worker_stops_once_its_table_process_is_killed(tmp_path):
+    """A --jobs worker whose table process is killed (no chance to shut its pool down) ends by itself."""
+    log = tmp_path / "worker.log"
+    worker = ("import sys, time; from benchmark.table_run import stop_when_parent_goes; "
+              "stop_when_parent_goes(int(sys.argv[1]), poll_s=0.05); time.sleep(120)")
+    parent = ("import os, subprocess, sys, time; "
+              f"w = subprocess.Popen([sys.executable, '-c', {worker!r}, str(os.getpid())], "
+              f"stderr=open({str(log)!r}, 'w')); print(w.pid, flush=True); time.sleep(120)")
+    table_process = subprocess.Popen([sys.executable, "-c", parent], stdout=subprocess.PIPE, text=True)
+    worker_pid = int(table_process.stdout.readline())
+    table_process.kill()
+    table_process.wait()
+    try:
+        deadline = time.monotonic() + 60
+        while "is gone" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert f"its table process {table_process.pid} is gone" in log.read_text()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker_pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize("name", sorted(n for n in ADAPTERS if ADAPTERS[n]["data"]))
