@@ -122,6 +122,7 @@ def summary_frames(spec: TableSpec, record: dict) -> tuple[pd.DataFrame, pd.Data
 def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
     lines = []
     with_training = any("model_wall_s" in r.get("extra", {}) for r in record["runs"].values())
+    with_machine = any(r.get("extra", {}).get("model_ran_on") for r in record["runs"].values())
     for run_id, run in record["runs"].items():
         line = {"run": run_id, "status": run["status"]}
         for key in spec.hparam_columns:
@@ -139,8 +140,18 @@ def runs_frame(spec: TableSpec, record: dict) -> pd.DataFrame:
             extra = run.get("extra", {})
             line["model training (s)"] = _one_decimal(extra.get("model_wall_s"))
             line["ms / update"] = _one_decimal(extra.get("ms_per_update"))
+        if with_machine:
+            line["trained on"] = _machines_cell(run.get("extra", {}).get("model_ran_on"))
         lines.append(line)
     return pd.DataFrame(lines)
+
+
+def _machines_cell(ran_on: list[dict] | None) -> str:
+    """Where a model trained (CPU and torch threads, in order when a resumed run moved): ms per update compares only
+    between runs of one machine and thread count."""
+    if not ran_on:
+        return "not recorded"
+    return " then ".join(f"{m.get('cpu') or 'CPU not recorded'}, {m.get('threads') or '?'} thread(s)" for m in ran_on)
 
 
 def _one_decimal(value) -> str:

@@ -309,6 +309,21 @@ def test_runs_table_shows_each_models_training_and_counts_a_shared_model_once():
     assert list(frame["ms / update"]) == ["20.0"] * 3
     line = render._provenance_lines(record)[0]
     assert "summed cell wall time 0.1 min; training of the 2 model(s) they evaluated 15.0 min" in line
+    assert "trained on" not in frame  # no run recorded its machine
+
+
+def test_runs_table_names_the_machine_each_model_trained_on():
+    """ms per update compares only within one CPU and thread count, so the runs table names both, in order for a
+    model resumed elsewhere, and says so where a record predates the machine being stored."""
+    spec = TABLES.get("mnist_semi")
+    base = {"status": "ok", "values": {}, "steps": 10, "wall_s": 1.0, "git_commit": "0" * 40, "versions": {}}
+    record = {"runs": {"a/0": {**base, "extra": {"model_ran_on": [{"cpu": "CPU A", "threads": 2}]}},
+                       "b/0": {**base, "extra": {"model_ran_on": [{"cpu": "CPU A", "threads": 1},
+                                                                  {"cpu": "CPU B", "threads": 2}]}},
+                       "c/0": {**base, "extra": {}}},
+              "datasets": {}}
+    assert list(render.runs_frame(spec, record)["trained on"]) == [
+        "CPU A, 2 thread(s)", "CPU A, 1 thread(s) then CPU B, 2 thread(s)", "not recorded"]
 
 
 def test_every_tables_scale_note_reads_a_stored_non_smoke_config():
