@@ -40,8 +40,9 @@ PROFILES = {
     # the AAE and K+1 rows about two hours on this CPU with --jobs 2 (measured per update, one thread a process:
     # AAE 165-240 ms; the K+1 rows diverge early with the Improved-GAN optimiser); the ALI-Adam K+1 rows about
     # another hour; feature matching 60 epochs, 36,000 updates a seed: 3 seeds are about 2.4 hours of this CPU (2
-    # processes at 160 ms an update each in stop 27, 113 ms in stop 26), more than a session holds, and a seed's run
-    # is stored when it ends, so seeds may train in separate sessions; its test errors still fall past epoch 50
+    # processes at 160 ms an update each in stop 27, 113 ms in stop 26; one seed alone on the AVX-512 CPU of stop 28:
+    # 59.6 ms, 36 minutes), more than a session holds, and a seed's run is stored when it ends, so seeds may train in
+    # separate sessions; its test errors still fall past epoch 50
     # (stop 26's seed-2 run: 150 at epoch 50, 130 at 60, 101 at 100)
     "small": dict(fm_epochs=60.0, aae_epochs=30.0, kplus1_epochs=15.0, runs=3, snapshot_epochs=5.0),
     "paper": {},
